@@ -1,0 +1,10 @@
+/*
+ * ginsfsm.h - umbrella header: everything a program built on ginsfsm uses.
+ */
+#ifndef GINSFSM_H
+#define GINSFSM_H
+
+#include "ginsfsm/gobj.h"
+#include "ginsfsm/log.h"
+
+#endif /* GINSFSM_H */

@@ -1,0 +1,311 @@
+/*
+ * fsm.c - hierarchical dispatch (reference/hsm.md), refusals, and the state
+ * queries.  The flat fast path lives in gobj.c, next to gobj_send_event.
+ *
+ * One hierarchical step: find the first state from the leaf upwards with a
+ * row for the event; run its action while the gobj is still in the leaf
+ * (FSM_UNHANDLED offers the event to the superstate); then exit up to the
+ * common ancestor, enter down to the target and drill into initial
+ * substates.  A gobj is busy for the whole step: events sent to it meanwhile
+ * wait in its run-to-completion FIFO and are dispatched, in order, before
+ * the outermost send returns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct rtc_entry {
+    gobj_event_t ev;
+    json_t *kw;
+    gobj_t *src;
+};
+
+/*---------------------------------------------------------------------*
+ *  Refusal
+ *---------------------------------------------------------------------*/
+int fsm__refuse(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    const struct gclass *gc = g->gc;
+    if (gc->def->methods.mt_inject_event) {
+        gobj__enter();
+        int ret = gc->def->methods.mt_inject_event(g, ev, kw, src);
+        json_decref(kw);
+        gobj__leave();
+        return ret;
+    }
+    gobj__errorf(g, "gobj %s (%s): event %s not accepted in state %s", g->full_name, gc->name,
+                 ev->name, gc->states[g->state].name->name);
+    json_decref(kw);
+    return GOBJ_ENOEVENT;
+}
+
+/*---------------------------------------------------------------------*
+ *  Hooks and transitions
+ *---------------------------------------------------------------------*/
+static void run_hook(gobj_t *g, int16_t s, bool entry)
+{
+    const struct gc_state *st = &g->gc->states[s];
+    gobj_hook_fn fn = entry ? st->on_entry : st->on_exit;
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__hook(g, entry ? "entry" : "exit", s);
+    if (!fn)
+        return;
+    g->flags |= GOBJ_F_IN_HOOK;
+    fn(g);
+    g->flags &= ~(unsigned)GOBJ_F_IN_HOOK;
+}
+
+static bool is_ancestor_or_self(const struct gclass *gc, int16_t a, int16_t s)
+{
+    for (; s != GOBJ_NO_STATE; s = gc->states[s].parent)
+        if (s == a)
+            return true;
+    return false;
+}
+
+/* Enter the states strictly below `from` down to `to`, outermost first. */
+static void enter_path(gobj_t *g, int16_t from, int16_t to)
+{
+    int16_t path[GOBJ_MAX_DEPTH + 1];
+    int n = 0;
+    for (int16_t s = to; s != from && s != GOBJ_NO_STATE; s = g->gc->states[s].parent)
+        path[n++] = s;
+    while (n > 0 && !(g->flags & GOBJ_F_DESTROYED))
+        run_hook(g, path[--n], true);
+}
+
+/* Drill from s into initial substates; returns the leaf. */
+static int16_t drill(gobj_t *g, int16_t s)
+{
+    const struct gclass *gc = g->gc;
+    while (gc->states[s].initial != GOBJ_NO_STATE && !(g->flags & GOBJ_F_DESTROYED)) {
+        int16_t ini = gc->states[s].initial;
+        enter_path(g, s, ini);
+        s = ini;
+    }
+    return s;
+}
+
+static void set_leaf(gobj_t *g, int16_t leaf)
+{
+    int16_t prev = g->state;
+    g->state = leaf;
+    if (prev != leaf && g->n_state_subs && !(g->flags & GOBJ_F_DESTROYED))
+        pubsub__publish_state_change(g, prev, leaf);
+}
+
+/* transition(S, T) of reference/hsm.md §1.3. */
+static void transition(gobj_t *g, int16_t S, int16_t T)
+{
+    const struct gclass *gc = g->gc;
+    int16_t D;
+    if (T == S) {
+        D = gc->states[S].parent; /* external self-transition */
+    } else {
+        D = S;
+        while (D != GOBJ_NO_STATE && !is_ancestor_or_self(gc, D, T))
+            D = gc->states[D].parent;
+    }
+    for (int16_t x = g->state; x != D && x != GOBJ_NO_STATE; x = gc->states[x].parent) {
+        run_hook(g, x, false);
+        if (g->flags & GOBJ_F_DESTROYED)
+            return;
+    }
+    if (T != D)
+        enter_path(g, D, T);
+    int16_t leaf = drill(g, T);
+    if (g->flags & GOBJ_F_DESTROYED)
+        return;
+    set_leaf(g, leaf);
+}
+
+void fsm__init_state(gobj_t *g)
+{
+    g->state = 0;
+    if (!g->gc->hier)
+        return;
+    g->flags |= GOBJ_F_BUSY;
+    gobj__enter();
+    enter_path(g, GOBJ_NO_STATE, 0);
+    g->state = drill(g, 0);
+    g->flags &= ~(unsigned)GOBJ_F_BUSY;
+    gobj__leave();
+}
+
+/*---------------------------------------------------------------------*
+ *  Hierarchical dispatch
+ *---------------------------------------------------------------------*/
+static int step(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    const struct gclass *gc = g->gc;
+    uint32_t id = ev->id;
+    int16_t s = g->state;
+    if (id < gc->n_slots) {
+        for (; s != GOBJ_NO_STATE; s = gc->states[s].parent) {
+            unsigned r = gc->states[s].row_of[id];
+            if (!r)
+                continue;
+            const struct gc_row *row = &gc->rows[r];
+            if (GOBJ_UNLIKELY(gobj__trace_any))
+                trace__machine(g, ev, row, gobj__depth);
+            int ret = 0;
+            g->pending_target = GOBJ_NO_STATE;
+            if (row->action) {
+                g->flags |= GOBJ_F_IN_ACTION;
+                ret = row->action(g, ev, kw, src);
+                g->flags &= ~(unsigned)GOBJ_F_IN_ACTION;
+                if (ret == FSM_UNHANDLED) {
+                    g->pending_target = GOBJ_NO_STATE;
+                    continue; /* the guard said no: offer it to the superstate */
+                }
+            }
+            json_decref(kw);
+            if (g->flags & GOBJ_F_DESTROYED)
+                return ret;
+            int16_t target = g->pending_target != GOBJ_NO_STATE ? g->pending_target : row->next;
+            g->pending_target = GOBJ_NO_STATE;
+            if (target != GOBJ_NO_STATE)
+                transition(g, s, target);
+            return ret;
+        }
+    }
+    return fsm__refuse(g, ev, kw, src);
+}
+
+static int rtc_push(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    if (g->rtc_len == g->rtc_cap) {
+        uint32_t cap = g->rtc_cap ? g->rtc_cap * 2 : 8;
+        struct rtc_entry *n = malloc(cap * sizeof *n);
+        if (!n) {
+            json_decref(kw);
+            return GOBJ_ENOMEM;
+        }
+        for (uint32_t i = 0; i < g->rtc_len; i++)
+            n[i] = g->rtc[(g->rtc_head + i) % g->rtc_cap];
+        free(g->rtc);
+        g->rtc = n;
+        g->rtc_cap = cap;
+        g->rtc_head = 0;
+    }
+    g->rtc[(g->rtc_head + g->rtc_len) % g->rtc_cap] = (struct rtc_entry){ev, kw, src};
+    g->rtc_len++;
+    return 0;
+}
+
+void fsm__drop_rtc(gobj_t *g)
+{
+    for (uint32_t i = 0; i < g->rtc_len; i++)
+        json_decref(g->rtc[(g->rtc_head + i) % g->rtc_cap].kw);
+    free(g->rtc);
+    g->rtc = NULL;
+    g->rtc_head = g->rtc_len = g->rtc_cap = 0;
+}
+
+/* Dispatch what was queued for g during its step, then leave the step. */
+static void finish_step(gobj_t *g)
+{
+    while (g->rtc_len && !(g->flags & GOBJ_F_DESTROYED)) {
+        struct rtc_entry e = g->rtc[g->rtc_head];
+        g->rtc_head = (g->rtc_head + 1) % g->rtc_cap;
+        g->rtc_len--;
+        /* Nothing is freed while the depth is above zero, so a queued source
+         * is still readable; a destroyed one is delivered as NULL. */
+        step(g, e.ev, e.kw, gobj__alive(e.src) ? e.src : NULL);
+    }
+    if (g->flags & GOBJ_F_DESTROYED)
+        fsm__drop_rtc(g);
+    g->flags &= ~(unsigned)GOBJ_F_BUSY;
+}
+
+int fsm__dispatch_hier(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    if (g->flags & GOBJ_F_BUSY)
+        return rtc_push(g, ev, kw, src);
+    g->flags |= GOBJ_F_BUSY;
+    gobj__depth++;
+    int ret = step(g, ev, kw, src);
+    finish_step(g);
+    if (--gobj__depth == 0 && gobj__reap_head)
+        gobj__reap();
+    return ret;
+}
+
+/*---------------------------------------------------------------------*
+ *  State queries and changes
+ *---------------------------------------------------------------------*/
+gobj_state_t gobj_current_state(const gobj_t *g)
+{
+    return g ? g->gc->states[g->state].name : NULL;
+}
+
+bool gobj_in_this_state(const gobj_t *g, gobj_state_t st)
+{
+    return g && st && g->gc->states[g->state].name == st;
+}
+
+bool gobj_is_in_state(const gobj_t *g, gobj_state_t st)
+{
+    if (!g || !st)
+        return false;
+    for (int16_t s = g->state; s != GOBJ_NO_STATE; s = g->gc->states[s].parent)
+        if (g->gc->states[s].name == st)
+            return true;
+    return false;
+}
+
+bool gobj_has_input_event(const gobj_t *g, gobj_event_t ev)
+{
+    if (!g || !ev || ev->id >= g->gc->n_slots)
+        return false;
+    for (int16_t s = g->state; s != GOBJ_NO_STATE; s = g->gc->states[s].parent) {
+        if (g->gc->states[s].row_of[ev->id])
+            return true;
+        if (!g->gc->hier)
+            break;
+    }
+    return false;
+}
+
+bool gobj_change_state(gobj_t *g, gobj_state_t st)
+{
+    if (!gobj__alive(g) || !st)
+        return false;
+    int idx = gclass__state_index(g->gc, st);
+    if (idx == GOBJ_NO_STATE) {
+        gobj__errorf(g, "gobj %s (%s): gobj_change_state: unknown state %s", g->full_name,
+                     g->gc->name, st->name);
+        return false;
+    }
+    if (!g->gc->hier) {
+        if (g->state != idx) {
+            int16_t prev = g->state;
+            g->state = (int16_t)idx;
+            if (g->n_state_subs)
+                pubsub__publish_state_change(g, prev, (int16_t)idx);
+        }
+        return true;
+    }
+    if (g->flags & GOBJ_F_IN_HOOK) {
+        gobj__errorf(g, "gobj %s (%s): gobj_change_state(%s) inside an entry/exit hook is "
+                        "not allowed",
+                     g->full_name, g->gc->name, st->name);
+        return false;
+    }
+    if (g->flags & GOBJ_F_IN_ACTION) {
+        g->pending_target = (int16_t)idx;
+        return true;
+    }
+    if (g->flags & GOBJ_F_BUSY) {
+        gobj__errorf(g, "gobj %s (%s): gobj_change_state(%s) during a step, outside its action",
+                     g->full_name, g->gc->name, st->name);
+        return false;
+    }
+    g->flags |= GOBJ_F_BUSY;
+    gobj__enter();
+    transition(g, g->state, (int16_t)idx);
+    finish_step(g);
+    gobj__leave();
+    return true;
+}

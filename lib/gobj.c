@@ -1,0 +1,554 @@
+/*
+ * gobj.c - gobj instances: the tree, the lifecycle, deferred destruction, and
+ * the flat fast path of gobj_send_event.
+ *
+ * Destruction is in two phases.  gobj_destroy() marks the subtree at once
+ * (it leaves the tree, the unique registry, every subscription and the post
+ * queue), so that nothing can reach it any more; the marked gobjs are stopped,
+ * destroyed and freed when the outermost dispatch returns (gobj__depth back
+ * to 0).  An action may therefore destroy its own gobj, its publisher or any
+ * other gobj and keep using its private data until it returns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+unsigned gobj__depth;
+struct gobj *gobj__reap_head;
+static struct gobj *reap_tail;
+static size_t live_count;
+
+/* The registry of unique gobjs: few entries, looked up by name. */
+static gobj_t **uniques;
+static size_t n_uniques, cap_uniques;
+
+size_t gobj_live_count(void)
+{
+    return live_count;
+}
+
+/*---------------------------------------------------------------------*
+ *  Accessors
+ *---------------------------------------------------------------------*/
+bool gobj_is_running(const gobj_t *g)
+{
+    return g && (g->flags & GOBJ_F_RUNNING);
+}
+
+bool gobj_is_destroying(const gobj_t *g)
+{
+    return g && (g->flags & GOBJ_F_DESTROYED);
+}
+
+const char *gobj_name(const gobj_t *g)
+{
+    return g ? g->name : "";
+}
+
+const char *gobj_full_name(const gobj_t *g)
+{
+    return g ? g->full_name : "";
+}
+
+gclass_t *gobj_gclass(const gobj_t *g)
+{
+    return g ? g->gc : NULL;
+}
+
+const char *gobj_gclass_name(const gobj_t *g)
+{
+    return g ? g->gc->name : "";
+}
+
+gobj_t *gobj_parent(const gobj_t *g)
+{
+    return g ? g->parent : NULL;
+}
+
+void *gobj_priv(const gobj_t *g)
+{
+    return g ? g->priv : NULL;
+}
+
+gobj_t *gobj_first_child(const gobj_t *g)
+{
+    return g ? g->first_child : NULL;
+}
+
+gobj_t *gobj_next_child(const gobj_t *child)
+{
+    return child ? child->next_sibling : NULL;
+}
+
+size_t gobj_child_count(const gobj_t *g)
+{
+    return g ? g->n_children : 0;
+}
+
+gobj_t *gobj_find_child(const gobj_t *g, const char *name)
+{
+    if (!g || !name || !*name)
+        return NULL;
+    for (gobj_t *c = g->first_child; c; c = c->next_sibling)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* Children's names may contain dots ("server.clisrv_3"), so a path segment
+ * is any child name that is a prefix of the rest followed by '.' or the end. */
+static gobj_t *find_below(const gobj_t *g, const char *path)
+{
+    for (gobj_t *c = g->first_child; c; c = c->next_sibling) {
+        size_t n = strlen(c->name);
+        if (!n || strncmp(path, c->name, n) != 0)
+            continue;
+        if (path[n] == '\0')
+            return c;
+        if (path[n] == '.') {
+            gobj_t *hit = find_below(c, path + n + 1);
+            if (hit)
+                return hit;
+        }
+    }
+    return NULL;
+}
+
+/* Roots (gobjs without a parent), linked through their sibling pointers. */
+static gobj_t *roots_first, *roots_last;
+
+gobj_t *gobj_find_path(const gobj_t *root, const char *path)
+{
+    if (!path || !*path)
+        return NULL;
+    if (root)
+        return find_below(root, path);
+    for (gobj_t *r = roots_first; r; r = r->next_sibling) {
+        size_t n = strlen(r->name);
+        if (!n || strncmp(path, r->name, n) != 0)
+            continue;
+        if (path[n] == '\0')
+            return r;
+        if (path[n] == '.') {
+            gobj_t *hit = find_below(r, path + n + 1);
+            if (hit)
+                return hit;
+        }
+    }
+    return NULL;
+}
+
+gobj_t *gobj_find_unique(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < n_uniques; i++)
+        if (strcmp(uniques[i]->name, name) == 0)
+            return uniques[i];
+    return NULL;
+}
+
+static int unique_add(gobj_t *g)
+{
+    if (n_uniques == cap_uniques) {
+        size_t cap = cap_uniques ? cap_uniques * 2 : 16;
+        gobj_t **n = realloc(uniques, cap * sizeof *n);
+        if (!n)
+            return GOBJ_ENOMEM;
+        uniques = n;
+        cap_uniques = cap;
+    }
+    uniques[n_uniques++] = g;
+    g->flags |= GOBJ_F_UNIQUE;
+    return 0;
+}
+
+static void unique_remove(gobj_t *g)
+{
+    for (size_t i = 0; i < n_uniques; i++) {
+        if (uniques[i] == g) {
+            memmove(&uniques[i], &uniques[i + 1], (n_uniques - i - 1) * sizeof *uniques);
+            n_uniques--;
+            break;
+        }
+    }
+    g->flags &= ~(unsigned)GOBJ_F_UNIQUE;
+    if (n_uniques == 0) {
+        free(uniques);
+        uniques = NULL;
+        cap_uniques = 0;
+    }
+}
+
+/*---------------------------------------------------------------------*
+ *  Tree links
+ *---------------------------------------------------------------------*/
+static void link_child(gobj_t *parent, gobj_t *g)
+{
+    gobj_t **first = parent ? &parent->first_child : &roots_first;
+    gobj_t **last = parent ? &parent->last_child : &roots_last;
+    g->parent = parent;
+    g->prev_sibling = *last;
+    if (*last)
+        (*last)->next_sibling = g;
+    else
+        *first = g;
+    *last = g;
+    if (parent)
+        parent->n_children++;
+}
+
+static void unlink_child(gobj_t *g)
+{
+    gobj_t *p = g->parent;
+    gobj_t **first = p ? &p->first_child : &roots_first;
+    gobj_t **last = p ? &p->last_child : &roots_last;
+    if (!p && roots_first != g && !g->prev_sibling)
+        return; /* not linked */
+    if (g->prev_sibling)
+        g->prev_sibling->next_sibling = g->next_sibling;
+    else
+        *first = g->next_sibling;
+    if (g->next_sibling)
+        g->next_sibling->prev_sibling = g->prev_sibling;
+    else
+        *last = g->prev_sibling;
+    g->prev_sibling = g->next_sibling = NULL;
+    if (p)
+        p->n_children--;
+}
+
+/*---------------------------------------------------------------------*
+ *  Create
+ *---------------------------------------------------------------------*/
+static char *make_full_name(const gobj_t *parent, const char *name, const gclass_t *gc)
+{
+    static unsigned long anon_serial;
+    char anon[96];
+    if (!name || !*name) {
+        snprintf(anon, sizeof anon, "%s#%lu", gc->name, ++anon_serial);
+        name = anon;
+    }
+    size_t pl = parent ? strlen(parent->full_name) + 1 : 0;
+    size_t nl = strlen(name);
+    char *s = malloc(pl + nl + 1);
+    if (!s)
+        return NULL;
+    if (parent) {
+        memcpy(s, parent->full_name, pl - 1);
+        s[pl - 1] = '.';
+    }
+    memcpy(s + pl, name, nl + 1);
+    return s;
+}
+
+static void gobj_free_memory(gobj_t *g)
+{
+    attrs__free(g);
+    fsm__drop_rtc(g);
+    free(g->priv);
+    free(g->name);
+    free(g->full_name);
+    free(g);
+    live_count--;
+}
+
+static gobj_t *create(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent, bool unique)
+{
+    if (!gc) {
+        gobj__errorf(parent, "gobj_create %s: no gclass given", name ? name : "");
+        json_decref(kw);
+        return NULL;
+    }
+    if (parent && !gobj__alive(parent)) {
+        gobj__errorf(NULL, "gobj_create %s (%s): the parent is destroyed", name ? name : "",
+                     gc->name);
+        json_decref(kw);
+        return NULL;
+    }
+    if (kw && !json_is_object(kw)) {
+        gobj__errorf(parent, "gobj_create %s (%s): the attributes must be a JSON object",
+                     name ? name : "", gc->name);
+        json_decref(kw);
+        return NULL;
+    }
+    if (name && *name && (parent ? gobj_find_child(parent, name) : gobj_find_path(NULL, name))) {
+        gobj__errorf(parent, "gobj_create: %s%s%s already exists", parent ? parent->full_name : "",
+                     parent ? "." : "", name);
+        json_decref(kw);
+        return NULL;
+    }
+    if (unique && (!name || !*name)) {
+        gobj__errorf(parent, "gobj_create_unique (%s): a unique gobj needs a name", gc->name);
+        json_decref(kw);
+        return NULL;
+    }
+    if (unique && gobj_find_unique(name)) {
+        gobj__errorf(parent, "gobj_create_unique %s (%s): the name is already registered",
+                     name, gc->name);
+        json_decref(kw);
+        return NULL;
+    }
+
+    gobj_t *g = calloc(1, sizeof *g);
+    if (!g) {
+        json_decref(kw);
+        return NULL;
+    }
+    live_count++;
+    g->gc = gc;
+    g->pending_target = GOBJ_NO_STATE;
+    g->name = strdup(name ? name : "");
+    g->full_name = make_full_name(parent, name, gc);
+    g->priv = calloc(1, gc->def->priv_size ? gc->def->priv_size : 1);
+    if (!g->name || !g->full_name || !g->priv) {
+        gobj__errorf(parent, "gobj_create %s (%s): out of memory", name ? name : "", gc->name);
+        json_decref(kw);
+        gobj_free_memory(g);
+        return NULL;
+    }
+    int rc = attrs__set_at_create(g, kw); /* kw stolen */
+    if (rc < 0) {
+        gobj_free_memory(g);
+        return NULL;
+    }
+    if (unique && unique_add(g) < 0) {
+        gobj_free_memory(g);
+        return NULL;
+    }
+    link_child(parent, g);
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__on_create(g);
+
+    g->flags |= GOBJ_F_CREATED;
+    if (gc->def->methods.mt_create) {
+        gobj__enter();
+        rc = gc->def->methods.mt_create(g);
+        gobj__leave();
+        if (rc < 0 || (g->flags & GOBJ_F_DESTROYED)) {
+            gobj__errorf(g, "gobj_create %s (%s): mt_create failed: %s", g->full_name, gc->name,
+                         rc < 0 ? gobj_strerror(rc) : "destroyed itself");
+            gobj_destroy(g);
+            return NULL;
+        }
+    }
+    fsm__init_state(g);
+    if (g->flags & GOBJ_F_DESTROYED)
+        return NULL;
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__lifecycle(g, "created");
+    return g;
+}
+
+gobj_t *gobj_create(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent)
+{
+    return create(name, gc, kw, parent, false);
+}
+
+gobj_t *gobj_create_unique(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent)
+{
+    return create(name, gc, kw, parent, true);
+}
+
+/*---------------------------------------------------------------------*
+ *  Start / stop
+ *---------------------------------------------------------------------*/
+int gobj_start(gobj_t *g)
+{
+    if (!gobj__alive(g))
+        return g ? GOBJ_EDESTROYED : GOBJ_EINVAL;
+    if (g->flags & GOBJ_F_RUNNING)
+        return 0;
+    int rc = 0;
+    if (g->gc->def->methods.mt_start) {
+        gobj__enter();
+        rc = g->gc->def->methods.mt_start(g);
+        gobj__leave();
+    }
+    if (rc < 0)
+        return rc;
+    if (!gobj__alive(g))
+        return GOBJ_EDESTROYED;
+    g->flags |= GOBJ_F_RUNNING;
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__lifecycle(g, "started");
+    return 0;
+}
+
+static int stop(gobj_t *g, bool destroying)
+{
+    if (!g || !(g->flags & GOBJ_F_RUNNING))
+        return 0;
+    if (!destroying && (g->flags & GOBJ_F_DESTROYED))
+        return GOBJ_EDESTROYED;
+    g->flags &= ~(unsigned)GOBJ_F_RUNNING;
+    int rc = 0;
+    if (g->gc->def->methods.mt_stop) {
+        gobj__enter();
+        rc = g->gc->def->methods.mt_stop(g);
+        gobj__leave();
+    }
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__lifecycle(g, "stopped");
+    return rc;
+}
+
+int gobj_stop(gobj_t *g)
+{
+    if (!g)
+        return GOBJ_EINVAL;
+    return stop(g, false);
+}
+
+int gobj_start_tree(gobj_t *g)
+{
+    if (!gobj__alive(g))
+        return g ? GOBJ_EDESTROYED : GOBJ_EINVAL;
+    bool was_running = gobj_is_running(g);
+    int rc = gobj_start(g);
+    if (rc < 0)
+        return rc;
+    /* A child's start may create or destroy siblings: hold the walk with the
+     * depth counter so that nothing is freed under it. */
+    gobj__enter();
+    for (gobj_t *c = g->first_child; c; c = c->next_sibling) {
+        rc = gobj_start_tree(c);
+        if (rc < 0) {
+            gobj__errorf(c, "gobj_start_tree %s: %s", c->full_name, gobj_strerror(rc));
+            for (gobj_t *d = g->first_child; d && d != c; d = d->next_sibling)
+                gobj_stop_tree(d);
+            if (!was_running)
+                gobj_stop(g);
+            break;
+        }
+    }
+    gobj__leave();
+    return rc;
+}
+
+int gobj_stop_tree(gobj_t *g)
+{
+    if (!g)
+        return GOBJ_EINVAL;
+    gobj__enter();
+    for (gobj_t *c = g->first_child; c; c = c->next_sibling)
+        gobj_stop_tree(c);
+    gobj__leave();
+    return gobj_stop(g);
+}
+
+/*---------------------------------------------------------------------*
+ *  Destroy
+ *---------------------------------------------------------------------*/
+/* Phase one: make the subtree unreachable. */
+static void mark_tree(gobj_t *g)
+{
+    g->flags |= GOBJ_F_DESTROYED;
+    if (g->flags & GOBJ_F_UNIQUE)
+        unique_remove(g);
+    pubsub__remove_all(g);
+    post__forget(g);
+    for (gobj_t *c = g->first_child; c; c = c->next_sibling)
+        if (!(c->flags & GOBJ_F_DESTROYED))
+            mark_tree(c);
+}
+
+/* Phase two, children first: stop, mt_destroy, free. */
+static void destroy_now(gobj_t *g)
+{
+    while (g->first_child) {
+        gobj_t *c = g->first_child;
+        unlink_child(c);
+        destroy_now(c);
+    }
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__lifecycle(g, "destroyed");
+    stop(g, true);
+    if ((g->flags & GOBJ_F_CREATED) && g->gc->def->methods.mt_destroy)
+        g->gc->def->methods.mt_destroy(g);
+    /* A method may have created children or subscriptions while dying. */
+    while (g->first_child) {
+        gobj_t *c = g->first_child;
+        unlink_child(c);
+        if (!(c->flags & GOBJ_F_DESTROYED))
+            mark_tree(c);
+        destroy_now(c);
+    }
+    pubsub__remove_all(g);
+    post__forget(g);
+    gobj_free_memory(g);
+}
+
+void gobj__reap(void)
+{
+    /* Methods run while reaping may destroy more gobjs: they are appended to
+     * the list and handled by this same loop. */
+    gobj__depth++;
+    while (gobj__reap_head) {
+        gobj_t *g = gobj__reap_head;
+        gobj__reap_head = g->reap_next;
+        if (!gobj__reap_head)
+            reap_tail = NULL;
+        destroy_now(g);
+    }
+    gobj__depth--;
+}
+
+void gobj_destroy(gobj_t *g)
+{
+    if (!g || (g->flags & GOBJ_F_DESTROYED))
+        return;
+    gobj__enter();
+    mark_tree(g);
+    unlink_child(g);
+    g->parent = NULL;
+    g->flags |= GOBJ_F_FREED;
+    if (reap_tail)
+        reap_tail->reap_next = g;
+    else
+        gobj__reap_head = g;
+    reap_tail = g;
+    gobj__leave();
+}
+
+/*---------------------------------------------------------------------*
+ *  Send: the flat fast path (fsm.c has the hierarchical one)
+ *---------------------------------------------------------------------*/
+int gobj_send_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    if (GOBJ_UNLIKELY(!dst || !ev || (dst->flags & GOBJ_F_DESTROYED))) {
+        if (dst && ev)
+            gobj__errorf(dst, "gobj_send_event %s to %s: the gobj is destroyed", ev->name,
+                         dst->full_name);
+        json_decref(kw);
+        return dst && ev ? GOBJ_EDESTROYED : GOBJ_EINVAL;
+    }
+    struct gclass *gc = dst->gc;
+    if (gc->hier)
+        return fsm__dispatch_hier(dst, ev, kw, src);
+
+    uint32_t id = ev->id;
+    unsigned r = id < gc->n_slots ? gc->states[dst->state].row_of[id] : 0;
+    if (GOBJ_UNLIKELY(!r))
+        return fsm__refuse(dst, ev, kw, src);
+    const struct gc_row *row = &gc->rows[r];
+
+    gobj__depth++;
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__machine(dst, ev, row, gobj__depth);
+    /* Flat machines set the next state before the action runs (ginsfsm's
+     * rule); the action may change it again. */
+    if (row->next != GOBJ_NO_STATE && row->next != dst->state) {
+        int16_t prev = dst->state;
+        dst->state = row->next;
+        if (dst->n_state_subs)
+            pubsub__publish_state_change(dst, prev, row->next);
+    }
+    int ret = row->action ? row->action(dst, ev, kw, src) : 0;
+    json_decref(kw);
+    if (--gobj__depth == 0 && gobj__reap_head)
+        gobj__reap();
+    return ret;
+}

@@ -1,6 +1,9 @@
 /*
- * fsm.c - hierarchical dispatch (reference/hsm.md), refusals, and the state
- * queries.  The flat fast path lives in gobj.c, next to gobj_send_event.
+ * fsm.c - dispatch: gobj_send_event for flat and hierarchical gclasses
+ * (reference/hsm.md), refusals, and the state queries.
+ *
+ * Flat: one load of row_of[event id] in the current state, the next state
+ * set before the action (ginsfsm's rule), the action.  Nothing else.
  *
  * One hierarchical step: find the first state from the leaf upwards with a
  * row for the event; run its action while the gobj is still in the leaf
@@ -24,7 +27,8 @@ struct rtc_entry {
 /*---------------------------------------------------------------------*
  *  Refusal
  *---------------------------------------------------------------------*/
-int fsm__refuse(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+__attribute__((noinline, cold)) int fsm__refuse(gobj_t *g, gobj_event_t ev, json_t *kw,
+                                                gobj_t *src)
 {
     const struct gclass *gc = g->gc;
     if (gc->def->methods.mt_inject_event) {
@@ -96,7 +100,7 @@ static void set_leaf(gobj_t *g, int16_t leaf)
 }
 
 /* transition(S, T) of reference/hsm.md §1.3. */
-static void transition(gobj_t *g, int16_t S, int16_t T)
+static __attribute__((noinline)) void transition(gobj_t *g, int16_t S, int16_t T)
 {
     const struct gclass *gc = g->gc;
     int16_t D;
@@ -136,44 +140,42 @@ void fsm__init_state(gobj_t *g)
 /*---------------------------------------------------------------------*
  *  Hierarchical dispatch
  *---------------------------------------------------------------------*/
-static int step(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+static inline __attribute__((always_inline)) int step(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     const struct gclass *gc = g->gc;
     uint32_t id = ev->id;
-    int16_t s = g->state;
-    if (id < gc->n_slots) {
-        for (; s != GOBJ_NO_STATE; s = gc->states[s].parent) {
-            unsigned r = gc->states[s].row_of[id];
-            if (!r)
+    unsigned r = id < gc->n_slots ? gc->states[g->state].row_of[id] : 0;
+    while (r) {
+        const struct gc_row *row = &gc->rows[r];
+        if (GOBJ_UNLIKELY(gobj__trace_any))
+            trace__machine(g, ev, row, gobj__depth);
+        int ret = 0;
+        if (row->action) {
+            ret = row->action(g, ev, kw, src);
+            if (GOBJ_UNLIKELY(ret == FSM_UNHANDLED)) {
+                /* The guard said no: offer the event to the superstates. */
+                g->pending_target = GOBJ_NO_STATE;
+                int16_t p = gc->states[row->state].parent;
+                r = p != GOBJ_NO_STATE ? gc->states[p].row_of[id] : 0;
                 continue;
-            const struct gc_row *row = &gc->rows[r];
-            if (GOBJ_UNLIKELY(gobj__trace_any))
-                trace__machine(g, ev, row, gobj__depth);
-            int ret = 0;
-            g->pending_target = GOBJ_NO_STATE;
-            if (row->action) {
-                g->flags |= GOBJ_F_IN_ACTION;
-                ret = row->action(g, ev, kw, src);
-                g->flags &= ~(unsigned)GOBJ_F_IN_ACTION;
-                if (ret == FSM_UNHANDLED) {
-                    g->pending_target = GOBJ_NO_STATE;
-                    continue; /* the guard said no: offer it to the superstate */
-                }
             }
-            json_decref(kw);
-            if (g->flags & GOBJ_F_DESTROYED)
-                return ret;
-            int16_t target = g->pending_target != GOBJ_NO_STATE ? g->pending_target : row->next;
-            g->pending_target = GOBJ_NO_STATE;
-            if (target != GOBJ_NO_STATE)
-                transition(g, s, target);
-            return ret;
         }
+        json_decref(kw);
+        if (GOBJ_UNLIKELY(g->flags & GOBJ_F_DESTROYED))
+            return ret;
+        int16_t target = row->next;
+        if (GOBJ_UNLIKELY(g->pending_target != GOBJ_NO_STATE)) {
+            target = g->pending_target;
+            g->pending_target = GOBJ_NO_STATE;
+        }
+        if (target != GOBJ_NO_STATE)
+            transition(g, row->state, target);
+        return ret;
     }
     return fsm__refuse(g, ev, kw, src);
 }
 
-static int rtc_push(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+static __attribute__((noinline)) int rtc_push(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     if (g->rtc_len == g->rtc_cap) {
         uint32_t cap = g->rtc_cap ? g->rtc_cap * 2 : 8;
@@ -204,7 +206,7 @@ void fsm__drop_rtc(gobj_t *g)
 }
 
 /* Dispatch what was queued for g during its step, then leave the step. */
-static void finish_step(gobj_t *g)
+static __attribute__((noinline, cold)) void finish_step(gobj_t *g)
 {
     while (g->rtc_len && !(g->flags & GOBJ_F_DESTROYED)) {
         struct rtc_entry e = g->rtc[g->rtc_head];
@@ -219,14 +221,58 @@ static void finish_step(gobj_t *g)
     g->flags &= ~(unsigned)GOBJ_F_BUSY;
 }
 
-int fsm__dispatch_hier(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+static inline __attribute__((always_inline)) int dispatch_hier(gobj_t *g, gobj_event_t ev,
+                                                               json_t *kw, gobj_t *src)
 {
     if (g->flags & GOBJ_F_BUSY)
         return rtc_push(g, ev, kw, src);
     g->flags |= GOBJ_F_BUSY;
     gobj__depth++;
     int ret = step(g, ev, kw, src);
-    finish_step(g);
+    if (GOBJ_UNLIKELY(g->rtc_len | (g->flags & GOBJ_F_DESTROYED)))
+        finish_step(g);
+    else
+        g->flags &= ~(unsigned)GOBJ_F_BUSY;
+    if (--gobj__depth == 0 && gobj__reap_head)
+        gobj__reap();
+    return ret;
+}
+
+/*---------------------------------------------------------------------*
+ *  Send: the flat fast path (fsm.c has the hierarchical one)
+ *---------------------------------------------------------------------*/
+int gobj_send_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    if (GOBJ_UNLIKELY(!dst || !ev || (dst->flags & GOBJ_F_DESTROYED))) {
+        if (dst && ev)
+            gobj__errorf(dst, "gobj_send_event %s to %s: the gobj is destroyed", ev->name,
+                         dst->full_name);
+        json_decref(kw);
+        return dst && ev ? GOBJ_EDESTROYED : GOBJ_EINVAL;
+    }
+    struct gclass *gc = dst->gc;
+    if (gc->hier)
+        return dispatch_hier(dst, ev, kw, src);
+
+    uint32_t id = ev->id;
+    unsigned r = id < gc->n_slots ? gc->states[dst->state].row_of[id] : 0;
+    if (GOBJ_UNLIKELY(!r))
+        return fsm__refuse(dst, ev, kw, src);
+    const struct gc_row *row = &gc->rows[r];
+
+    gobj__depth++;
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__machine(dst, ev, row, gobj__depth);
+    /* Flat machines set the next state before the action runs (ginsfsm's
+     * rule); the action may change it again. */
+    if (row->next != GOBJ_NO_STATE && row->next != dst->state) {
+        int16_t prev = dst->state;
+        dst->state = row->next;
+        if (dst->n_state_subs)
+            pubsub__publish_state_change(dst, prev, row->next);
+    }
+    int ret = row->action ? row->action(dst, ev, kw, src) : 0;
+    json_decref(kw);
     if (--gobj__depth == 0 && gobj__reap_head)
         gobj__reap();
     return ret;
@@ -259,13 +305,7 @@ bool gobj_has_input_event(const gobj_t *g, gobj_event_t ev)
 {
     if (!g || !ev || ev->id >= g->gc->n_slots)
         return false;
-    for (int16_t s = g->state; s != GOBJ_NO_STATE; s = g->gc->states[s].parent) {
-        if (g->gc->states[s].row_of[ev->id])
-            return true;
-        if (!g->gc->hier)
-            break;
-    }
-    return false;
+    return g->gc->states[g->state].row_of[ev->id] != 0;
 }
 
 bool gobj_change_state(gobj_t *g, gobj_state_t st)
@@ -293,14 +333,11 @@ bool gobj_change_state(gobj_t *g, gobj_state_t st)
                      g->full_name, g->gc->name, st->name);
         return false;
     }
-    if (g->flags & GOBJ_F_IN_ACTION) {
+    /* Busy and not in a hook: inside the step's action (or an action it
+     * led to), so the target replaces the row's next state. */
+    if (g->flags & GOBJ_F_BUSY) {
         g->pending_target = (int16_t)idx;
         return true;
-    }
-    if (g->flags & GOBJ_F_BUSY) {
-        gobj__errorf(g, "gobj %s (%s): gobj_change_state(%s) during a step, outside its action",
-                     g->full_name, g->gc->name, st->name);
-        return false;
     }
     g->flags |= GOBJ_F_BUSY;
     gobj__enter();

@@ -522,6 +522,21 @@ static int compile_machine(struct gclass *gc)
             return GOBJ_ETABLE;
         }
     }
+
+    /* Resolve inherited rows: a substate's row_of[] also points at the
+     * nearest superstate's row, so that dispatch finds the first candidate
+     * with one load whatever the depth.  Superstates are done first. */
+    for (int depth = 1; gc->hier && depth < GOBJ_MAX_DEPTH; depth++) {
+        for (int i = 0; i < n_states; i++) {
+            struct gc_state *st = &gc->states[i];
+            if (st->depth != depth)
+                continue;
+            const uint16_t *up = gc->states[st->parent].row_of;
+            for (uint32_t id = 0; id < gc->n_slots; id++)
+                if (!st->row_of[id])
+                    st->row_of[id] = up[id];
+        }
+    }
     return 0;
 }
 

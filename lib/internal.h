@@ -46,7 +46,9 @@ struct gc_state {
     uint8_t depth;       /* 0 at top level */
     gobj_hook_fn on_entry;
     gobj_hook_fn on_exit;
-    uint16_t *row_of;    /* [n_slots]: event id -> row index, 0 = none */
+    /* [n_slots]: event id -> the row of this state or, in hierarchical
+     * gclasses, of the nearest superstate that has one; 0 = none. */
+    uint16_t *row_of;
 };
 
 struct gclass {
@@ -77,7 +79,6 @@ enum {
     GOBJ_F_UNIQUE    = 0x04,
     GOBJ_F_CREATED   = 0x08,  /* mt_create ran (mt_destroy is due) */
     GOBJ_F_BUSY      = 0x10,  /* hierarchical: inside a run-to-completion step */
-    GOBJ_F_IN_ACTION = 0x20,
     GOBJ_F_IN_HOOK   = 0x40,
     GOBJ_F_FREED     = 0x80,  /* on the reap list */
 };
@@ -144,7 +145,6 @@ gobj_event_t gclass__event_by_id(uint32_t id);
 void fsm__init_state(gobj_t *g);
 void fsm__drop_rtc(gobj_t *g);
 int fsm__refuse(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src);
-int fsm__dispatch_hier(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src);
 
 /* attrs.c */
 int attrs__set_at_create(gobj_t *g, json_t *kw);

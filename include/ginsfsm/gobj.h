@@ -142,6 +142,8 @@ typedef struct gobj_state_def {
     gobj_hook_fn on_entry;
     gobj_hook_fn on_exit;
 } gobj_state_def_t;
+/* A flat state, complete for -Wextra's missing-field-initializers. */
+#define GOBJ_STATE(st, rows) { (st), (rows), NULL, NULL, NULL, NULL }
 
 /* Event table entry; the table ends with an entry whose event is NULL. */
 enum {

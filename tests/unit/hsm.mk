@@ -1,0 +1,18 @@
+## tests/unit: rules of this area (fragment of the top Makefile.am).
+## The dispatch contract, the hierarchical-state pinning cases of
+## reference/hsm.md, and the gclass table checks.
+check_PROGRAMS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registration
+UNIT_TESTS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registration
+TESTS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registration
+
+tests_unit_test_fsm_SOURCES = tests/unit/test_fsm.c tests/unit/testlib.h
+tests_unit_test_fsm_LDADD = $(TESTLIBS)
+tests_unit_test_fsm_LDFLAGS = $(TESTLINKFLAGS)
+
+tests_unit_test_hsm_SOURCES = tests/unit/test_hsm.c tests/unit/testlib.h
+tests_unit_test_hsm_LDADD = $(TESTLIBS)
+tests_unit_test_hsm_LDFLAGS = $(TESTLINKFLAGS)
+
+tests_unit_test_registration_SOURCES = tests/unit/test_registration.c tests/unit/testlib.h
+tests_unit_test_registration_LDADD = $(TESTLIBS)
+tests_unit_test_registration_LDFLAGS = $(TESTLINKFLAGS)

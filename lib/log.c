@@ -53,14 +53,14 @@
 
 /* gobj_logf formats into a buffer of this size; longer messages are cut at
  * a character boundary and end with LOG_TRUNCATED. */
-#define LOG_MSG_MAX 4096
+#define LOG_MSG_MAX   4096
 #define LOG_TRUNCATED "...[truncated]"
 /* Most lines fit on the stack; longer ones move to the heap. */
 #define LOG_LINE_STACK 1024
 /* How long a write to a full non-blocking fd may wait before the rest of the
  * record is dropped: logging must not hang the loop on a stuck reader. */
-#define LOG_WRITE_WAIT_MS 1000
-#define LOG_FIELD_PREFIX "field_"
+#define LOG_WRITE_WAIT_MS    1000
+#define LOG_FIELD_PREFIX     "field_"
 #define LOG_FIELD_PREFIX_LEN (sizeof LOG_FIELD_PREFIX - 1)
 
 static gobj_log_level_t log_level = GOBJ_LOG_INFO;
@@ -70,15 +70,13 @@ static gobj_log_capture_fn log_capture;
 static void *log_capture_user;
 
 static const char *const level_names[] = {
-    [GOBJ_LOG_ERROR] = "error", [GOBJ_LOG_WARN] = "warn",
-    [GOBJ_LOG_INFO] = "info",   [GOBJ_LOG_DEBUG] = "debug",
-    [GOBJ_LOG_TRACE] = "trace",
+    [GOBJ_LOG_ERROR] = "error", [GOBJ_LOG_WARN] = "warn",   [GOBJ_LOG_INFO] = "info",
+    [GOBJ_LOG_DEBUG] = "debug", [GOBJ_LOG_TRACE] = "trace",
 };
 /* TEXT format: upper case, padded to 5 so that the columns line up. */
 static const char *const level_tags[] = {
-    [GOBJ_LOG_ERROR] = "ERROR", [GOBJ_LOG_WARN] = "WARN ",
-    [GOBJ_LOG_INFO] = "INFO ",  [GOBJ_LOG_DEBUG] = "DEBUG",
-    [GOBJ_LOG_TRACE] = "TRACE",
+    [GOBJ_LOG_ERROR] = "ERROR", [GOBJ_LOG_WARN] = "WARN ",  [GOBJ_LOG_INFO] = "INFO ",
+    [GOBJ_LOG_DEBUG] = "DEBUG", [GOBJ_LOG_TRACE] = "TRACE",
 };
 
 /* The record's own keys, which come first and which fields never reuse. */
@@ -255,21 +253,21 @@ static json_t *log_text_new(const char *s)
 
 static bool json_is_clean(json_t *value)
 {
-    const char *key;
-    size_t key_len, i;
+    size_t i;
     json_t *item;
 
     switch (json_typeof(value)) {
     case JSON_STRING:
         return utf8_valid(json_string_value(value), json_string_length(value));
     case JSON_OBJECT:
-        json_object_keylen_foreach(value, key, key_len, item) {
-            if (!utf8_valid(key, key_len) || !json_is_clean(item))
+        for (void *it = json_object_iter(value); it; it = json_object_iter_next(value, it)) {
+            if (!utf8_valid(json_object_iter_key(it), json_object_iter_key_len(it)) ||
+                !json_is_clean(json_object_iter_value(it)))
                 return false;
         }
         return true;
     case JSON_ARRAY:
-        json_array_foreach(value, i, item) {
+        json_array_foreach (value, i, item) {
             if (!json_is_clean(item))
                 return false;
         }
@@ -283,8 +281,7 @@ static bool json_is_clean(json_t *value)
  * (new; clean strings and scalars are shared), or NULL. */
 static json_t *json_repaired(json_t *value)
 {
-    const char *key;
-    size_t key_len, i, len;
+    size_t i, len;
     json_t *item, *copy;
     char *fixed;
 
@@ -292,8 +289,7 @@ static json_t *json_repaired(json_t *value)
     case JSON_STRING:
         if (utf8_valid(json_string_value(value), json_string_length(value)))
             return json_incref(value);
-        fixed = utf8_repair(json_string_value(value), json_string_length(value),
-                            &len);
+        fixed = utf8_repair(json_string_value(value), json_string_length(value), &len);
         if (!fixed)
             return NULL;
         copy = json_stringn_nocheck(fixed, len);
@@ -303,11 +299,16 @@ static json_t *json_repaired(json_t *value)
         copy = json_object();
         if (!copy)
             return NULL;
-        json_object_keylen_foreach(value, key, key_len, item) {
-            fixed = utf8_repair(key, key_len, &len);
-            if (!fixed ||
-                json_object_setn_new_nocheck(copy, fixed, len,
-                                             json_repaired(item)) < 0) {
+        for (void *it = json_object_iter(value); it; it = json_object_iter_next(value, it)) {
+            item = json_repaired(json_object_iter_value(it));
+            fixed = utf8_repair(json_object_iter_key(it), json_object_iter_key_len(it), &len);
+            if (!fixed) {
+                json_decref(item);
+                json_decref(copy);
+                return NULL;
+            }
+            /* On failure jansson releases item itself. */
+            if (json_object_setn_new_nocheck(copy, fixed, len, item) < 0) {
                 free(fixed);
                 json_decref(copy);
                 return NULL;
@@ -319,7 +320,7 @@ static json_t *json_repaired(json_t *value)
         copy = json_array();
         if (!copy)
             return NULL;
-        json_array_foreach(value, i, item) {
+        json_array_foreach (value, i, item) {
             if (json_array_append_new(copy, json_repaired(item)) < 0) {
                 json_decref(copy);
                 return NULL;
@@ -364,8 +365,7 @@ static void log_timestamp(char *buf, size_t size)
 }
 
 /* Returns: {ts, level, gobj, msg} (new), or NULL when out of memory. */
-static json_t *log_record_new(gobj_log_level_t level, const gobj_t *gobj,
-                              const char *msg)
+static json_t *log_record_new(gobj_log_level_t level, const gobj_t *gobj, const char *msg)
 {
     char ts[64];
     const char *name = gobj ? gobj_full_name(gobj) : NULL;
@@ -375,8 +375,7 @@ static json_t *log_record_new(gobj_log_level_t level, const gobj_t *gobj,
         return NULL;
     log_timestamp(ts, sizeof ts);
     if (json_object_set_new_nocheck(record, "ts", json_string_nocheck(ts)) < 0 ||
-        json_object_set_new_nocheck(record, "level",
-                                    json_string_nocheck(level_names[level])) < 0 ||
+        json_object_set_new_nocheck(record, "level", json_string_nocheck(level_names[level])) < 0 ||
         json_object_set_new_nocheck(record, "gobj", log_text_new(name)) < 0 ||
         json_object_set_new_nocheck(record, "msg", log_text_new(msg)) < 0) {
         json_decref(record);
@@ -387,8 +386,7 @@ static json_t *log_record_new(gobj_log_level_t level, const gobj_t *gobj,
 
 /* Add one field.  value: stolen (NULL means JSON null).  A key already in the
  * record is kept as "field_<key>" rather than overwriting or being lost. */
-static void log_add_field(json_t *record, const char *key, size_t key_len,
-                          json_t *value)
+static void log_add_field(json_t *record, const char *key, size_t key_len, json_t *value)
 {
     char *owned = NULL;
 
@@ -558,8 +556,7 @@ static bool text_is_bare(const char *s, size_t n)
 static bool is_reserved_key(const char *key, size_t key_len)
 {
     for (size_t i = 0; i < sizeof reserved_keys / sizeof reserved_keys[0]; i++) {
-        if (strlen(reserved_keys[i]) == key_len &&
-            memcmp(reserved_keys[i], key, key_len) == 0)
+        if (strlen(reserved_keys[i]) == key_len && memcmp(reserved_keys[i], key, key_len) == 0)
             return true;
     }
     return false;
@@ -585,7 +582,11 @@ static void render_text(log_line_t *line, gobj_log_level_t level, json_t *record
     line_add(line, ": ", 2);
     line_add_escaped(line, json_string_value(msg), json_string_length(msg));
 
-    json_object_keylen_foreach(record, key, key_len, value) {
+    /* Iterated with key lengths: since jansson 2.14 a key may hold NUL. */
+    for (void *it = json_object_iter(record); it; it = json_object_iter_next(record, it)) {
+        key = json_object_iter_key(it);
+        key_len = json_object_iter_key_len(it);
+        value = json_object_iter_value(it);
         if (is_reserved_key(key, key_len))
             continue;
         line_add(line, " ", 1);
@@ -655,8 +656,7 @@ static void log_emit(gobj_log_level_t level, json_t *record)
 /*--------------------------------------------------------------------------*
  *  Logging
  *--------------------------------------------------------------------------*/
-void gobj_logv(gobj_log_level_t level, const gobj_t *gobj, const char *msg,
-               va_list ap)
+void gobj_logv(gobj_log_level_t level, const gobj_t *gobj, const char *msg, va_list ap)
 {
     int saved_errno = errno;
     json_t *record = NULL;
@@ -685,13 +685,9 @@ void gobj_log(gobj_log_level_t level, const gobj_t *gobj, const char *msg, ...)
     va_end(ap);
 }
 
-void gobj_log_json(gobj_log_level_t level, const gobj_t *gobj, const char *msg,
-                   json_t *fields)
+void gobj_log_json(gobj_log_level_t level, const gobj_t *gobj, const char *msg, json_t *fields)
 {
     int saved_errno = errno;
-    const char *key;
-    size_t key_len;
-    json_t *value;
 
     if (!gobj_log_enabled(level) || !log_has_sink()) {
         json_decref(fields);
@@ -699,8 +695,9 @@ void gobj_log_json(gobj_log_level_t level, const gobj_t *gobj, const char *msg,
     }
     json_t *record = log_record_new(level, gobj, msg);
     if (record && json_is_object(fields)) {
-        json_object_keylen_foreach(fields, key, key_len, value) {
-            log_add_field(record, key, key_len, json_incref(value));
+        for (void *it = json_object_iter(fields); it; it = json_object_iter_next(fields, it)) {
+            log_add_field(record, json_object_iter_key(it), json_object_iter_key_len(it),
+                          json_incref(json_object_iter_value(it)));
         }
     } else if (record && fields) {
         /* Not an object: still worth showing, under one key. */
@@ -720,12 +717,10 @@ static void log_truncate(char *msg, size_t size)
 
     /* Find where the character straddling the cut begins (at most three
      * continuation bytes back) and drop it if it does not fit whole. */
-    while (start > 0 && cut - start < 3 &&
-           ((unsigned char)msg[start - 1] & 0xC0) == 0x80)
+    while (start > 0 && cut - start < 3 && ((unsigned char)msg[start - 1] & 0xC0) == 0x80)
         start--;
     if (start > 0 && (unsigned char)msg[start - 1] >= 0xC0) {
-        size_t k = utf8_seq_len((const unsigned char *)msg + start - 1,
-                                cut - (start - 1));
+        size_t k = utf8_seq_len((const unsigned char *)msg + start - 1, cut - (start - 1));
         if (k == 0)
             cut = start - 1;
     }

@@ -130,7 +130,7 @@ static inline const char *t_log_text(size_t i)
 /* Record i parsed (new: json_decref it), or NULL. */
 static inline json_t *t_log_get(size_t i)
 {
-    return i < t_log_n ? json_loads(t_log_lines[i], 0, NULL) : NULL;
+    return i < t_log_n ? json_loads(t_log_lines[i], JSON_ALLOW_NUL, NULL) : NULL;
 }
 
 /* Forget the captured records. */

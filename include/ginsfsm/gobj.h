@@ -8,7 +8,9 @@
  *   new       the caller receives a reference it must release (json_decref / free).
  *
  * Errors are negative GOBJ_E* codes (see the X-macro list below) or a negated
- * errno for operating-system failures.  Each failure is also logged once.
+ * errno for operating-system failures.  The code is the one channel a caller
+ * acts on; a failure caused by bad input (a table, a config value, a misused
+ * call) is also written once to the log, so that a person can see why.
  */
 #ifndef GINSFSM_GOBJ_H
 #define GINSFSM_GOBJ_H
@@ -316,7 +318,7 @@ int gobj_set_global_attrs(json_t *global);
  * ev, GOBJ_EDESTROYED for a destroyed dst. */
 int gobj_send_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src);
 /* Queued: delivered on a later loop turn, FIFO.  kw: stolen.
- * Returns: 0, or GOBJ_EDESTROYED / GOBJ_ENOMEM. */
+ * Returns: 0, GOBJ_EINVAL (NULL dst or ev), GOBJ_EDESTROYED or GOBJ_ENOMEM. */
 int gobj_post_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src);
 /* Deliver at most max posted events that were queued before this call.
  * The loop calls it every turn; tests may call it directly.
@@ -364,7 +366,9 @@ int gobj_subscribe_event(gobj_t *publisher, gobj_event_t ev, json_t *kw, gobj_t 
 int gobj_unsubscribe_event(gobj_t *publisher, gobj_event_t ev, json_t *kw, gobj_t *subscriber);
 /* Deliver ev to every matching subscriber in subscription order.
  * kw: stolen; each subscriber gets it borrowed (read-only, shared).
- * Returns: the number of deliveries. */
+ * Returns: the number of deliveries (a __use_post_event__ delivery counts
+ * when queued), or GOBJ_ENOEVENT if the publisher's gclass does not declare
+ * ev as an output event (EV_STATE_CHANGED is always allowed). */
 int gobj_publish_event(gobj_t *publisher, gobj_event_t ev, json_t *kw);
 /* Number of subscriptions held on publisher (for ev, or all if NULL). */
 size_t gobj_subscription_count(const gobj_t *publisher, gobj_event_t ev);

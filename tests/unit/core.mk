@@ -1,0 +1,30 @@
+## tests/unit: rules of this area (fragment of the top Makefile.am).
+## The runtime core's contracts other than dispatch: publish/subscribe,
+## attributes, the lifecycle and the tree, the post queue, error codes.
+
+check_PROGRAMS += tests/unit/test_pubsub tests/unit/test_attrs tests/unit/test_lifecycle \
+	tests/unit/test_post tests/unit/test_errors
+UNIT_TESTS += tests/unit/test_pubsub tests/unit/test_attrs tests/unit/test_lifecycle \
+	tests/unit/test_post tests/unit/test_errors
+TESTS += tests/unit/test_pubsub tests/unit/test_attrs tests/unit/test_lifecycle \
+	tests/unit/test_post tests/unit/test_errors
+
+tests_unit_test_pubsub_SOURCES = tests/unit/test_pubsub.c tests/unit/testlib.h
+tests_unit_test_pubsub_LDADD = $(TESTLIBS)
+tests_unit_test_pubsub_LDFLAGS = $(TESTLINKFLAGS)
+
+tests_unit_test_attrs_SOURCES = tests/unit/test_attrs.c tests/unit/testlib.h
+tests_unit_test_attrs_LDADD = $(TESTLIBS)
+tests_unit_test_attrs_LDFLAGS = $(TESTLINKFLAGS)
+
+tests_unit_test_lifecycle_SOURCES = tests/unit/test_lifecycle.c tests/unit/testlib.h
+tests_unit_test_lifecycle_LDADD = $(TESTLIBS)
+tests_unit_test_lifecycle_LDFLAGS = $(TESTLINKFLAGS)
+
+tests_unit_test_post_SOURCES = tests/unit/test_post.c tests/unit/testlib.h
+tests_unit_test_post_LDADD = $(TESTLIBS)
+tests_unit_test_post_LDFLAGS = $(TESTLINKFLAGS)
+
+tests_unit_test_errors_SOURCES = tests/unit/test_errors.c tests/unit/testlib.h
+tests_unit_test_errors_LDADD = $(TESTLIBS)
+tests_unit_test_errors_LDFLAGS = $(TESTLINKFLAGS)

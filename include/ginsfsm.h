@@ -6,5 +6,8 @@
 
 #include "ginsfsm/gobj.h"
 #include "ginsfsm/log.h"
+#include "ginsfsm/loop.h"
+#include "ginsfsm/gobjs.h"
+#include "ginsfsm/app.h"
 
 #endif /* GINSFSM_H */

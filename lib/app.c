@@ -77,8 +77,7 @@ static void sb_vprintf(sbuf_t *b, const char *fmt, va_list ap)
     b->len += (size_t)n;
 }
 
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf_t *b, const char *fmt, ...)
 {
     va_list ap;
@@ -193,11 +192,14 @@ static void gclass_names(names_t *ns)
     gclass_foreach(collect_gclass, ns);
 }
 
+/* The attributes a config may set (statistics and run-time state are
+ * readable only). */
 static void attr_names(const gclass_t *gc, names_t *ns)
 {
     const gobj_attr_t *a = gclass_attrs(gc);
     for (; a && a->name; a++)
-        names_add(ns, a->name);
+        if (!(a->flags & (GOBJ_STATS | GOBJ_VOLATILE)))
+            names_add(ns, a->name);
 }
 
 /* A JSON value's kind, as a user reads it in a message. */
@@ -298,8 +300,7 @@ static void app_error(const app_ctx_t *ctx, const char *fmt, ...)
 
 static const char *default_label(const app_ctx_t *ctx)
 {
-    return ctx->app->default_config_name ? ctx->app->default_config_name
-                                         : "(built-in config)";
+    return ctx->app->default_config_name ? ctx->app->default_config_name : "(built-in config)";
 }
 
 /*--------------------------------------------------------------------------*
@@ -462,43 +463,42 @@ static void print_help(const app_ctx_t *ctx)
     printf("\nRuns a tree of gobjs described by a JSON configuration until SIGINT or\n"
            "SIGTERM.  With no -c it runs the built-in configuration");
     if (app->default_config_name)
-        printf(" (%s)", app->default_config_name);
+        printf(", %s", app->default_config_name);
     printf(".\n\n");
-    printf(
-        "Options:\n"
-        "  -c, --config FILE      read the configuration from FILE; repeat to merge\n"
-        "                         several files in order\n"
-        "  -s, --set KEY=VALUE    set an attribute after the files are merged (repeatable):\n"
-        "                         NAME.attr for one gobj of the tree (its name or full\n"
-        "                         dotted name) or GClass.attr for every gobj of that\n"
-        "                         gclass; VALUE is converted to the attribute's type\n"
-        "      --check            validate the configuration, create nothing, exit 0 or 2\n"
-        "      --print-config     print the merged configuration as JSON and exit\n"
-        "      --log-format FMT   text (default) or json (one JSON object per line)\n"
-        "      --log-level LEVEL  error, warn, info (default), debug or trace\n"
-        "      --trace SPEC       trace LEVEL[,LEVEL] everywhere, GClass:LEVEL[,LEVEL] or\n"
-        "                         full.name:LEVEL[,LEVEL]; LEVEL is machine, traffic,\n"
-        "                         subscriptions, lifecycle or all (repeatable)\n"
-        "      --dot GCLASS       print the state machine of GCLASS as Graphviz DOT\n"
-        "  -V, --version          print the version and exit\n"
-        "  -h, --help             print this help and exit\n"
-        "\n"
-        "Configuration (a JSON object; only \"tree\" is required):\n"
-        "  {\n"
-        "    \"name\": \"ticker\",                  the name used in the log\n"
-        "    \"shutdown_timeout\": 5000,          ms a graceful stop may take (default 5000)\n"
-        "    \"log\": {\"level\": \"info\", \"format\": \"text\"},\n"
-        "    \"global\": {\"GClass.attr\": VALUE, \"name.attr\": VALUE},\n"
-        "    \"tree\": {\"gclass\": \"Ticker\", \"name\": \"ticker\", \"attrs\": {},\n"
-        "             \"children\": [{\"gclass\": \"GTimer\", \"name\": \"timer\",\n"
-        "                           \"attrs\": {\"msec\": 1000, \"periodic\": true}}]}\n"
-        "  }\n"
-        "  Every node of the tree has a gclass and a name, and optionally attrs and\n"
-        "  children.  Several -c files merge in order: name, shutdown_timeout and tree\n"
-        "  are replaced by a later file, log and global merge key by key; -s comes last\n"
-        "  and --log-format/--log-level override \"log\".  Attribute precedence at\n"
-        "  create: default < \"GClass.attr\" < the node's attrs < \"name.attr\".\n"
-        "\n");
+    printf("Options:\n"
+           "  -c, --config FILE      read the configuration from FILE; repeat to merge\n"
+           "                         several files in order\n"
+           "  -s, --set KEY=VALUE    set an attribute after the files are merged (repeatable):\n"
+           "                         NAME.attr for one gobj of the tree (its name or full\n"
+           "                         dotted name) or GClass.attr for every gobj of that\n"
+           "                         gclass; VALUE is converted to the attribute's type\n"
+           "      --check            validate the configuration, create nothing, exit 0 or 2\n"
+           "      --print-config     print the merged configuration as JSON and exit\n"
+           "      --log-format FMT   text (default) or json (one JSON object per line)\n"
+           "      --log-level LEVEL  error, warn, info (default), debug or trace\n"
+           "      --trace SPEC       trace LEVEL[,LEVEL] everywhere, GClass:LEVEL[,LEVEL] or\n"
+           "                         full.name:LEVEL[,LEVEL]; LEVEL is machine, traffic,\n"
+           "                         subscriptions, lifecycle or all (repeatable)\n"
+           "      --dot GCLASS       print the state machine of GCLASS as Graphviz DOT\n"
+           "  -V, --version          print the version and exit\n"
+           "  -h, --help             print this help and exit\n"
+           "\n"
+           "Configuration (a JSON object; only \"tree\" is required):\n"
+           "  {\n"
+           "    \"name\": \"ticker\",                  the name used in the log\n"
+           "    \"shutdown_timeout\": 5000,          ms a graceful stop may take (default 5000)\n"
+           "    \"log\": {\"level\": \"info\", \"format\": \"text\"},\n"
+           "    \"global\": {\"GClass.attr\": VALUE, \"name.attr\": VALUE},\n"
+           "    \"tree\": {\"gclass\": \"Ticker\", \"name\": \"ticker\", \"attrs\": {},\n"
+           "             \"children\": [{\"gclass\": \"GTimer\", \"name\": \"timer\",\n"
+           "                           \"attrs\": {\"msec\": 1000, \"periodic\": true}}]}\n"
+           "  }\n"
+           "  Every node of the tree has a gclass and a name, and optionally attrs and\n"
+           "  children.  Several -c files merge in order: name, shutdown_timeout and tree\n"
+           "  are replaced by a later file, log and global merge key by key; -s comes last\n"
+           "  and --log-format/--log-level override \"log\".  Attribute precedence at\n"
+           "  create: default < \"GClass.attr\" < the node's attrs < \"name.attr\".\n"
+           "\n");
     gclass_names(&gcs);
     printf("Registered gclasses:");
     for (size_t i = 0; i < gcs.n; i++)
@@ -588,6 +588,7 @@ static char *read_file(const char *path, size_t *len)
             buf = nb;
             cap *= 2;
         }
+        errno = 0;
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
         if (got == 0) {
@@ -607,8 +608,7 @@ static char *read_file(const char *path, size_t *len)
 
 /* Parses one source and checks its top level.
  * Returns: the object (new), or NULL after reporting. */
-static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *text,
-                           size_t len)
+static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *text, size_t len)
 {
     json_error_t err;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
@@ -617,23 +617,20 @@ static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *
         return NULL;
     }
     if (!json_is_object(j)) {
-        app_error(ctx, "%s: the configuration must be a JSON object, not %s", label,
-                  json_kind(j));
+        app_error(ctx, "%s: the configuration must be a JSON object, not %s", label, json_kind(j));
         json_decref(j);
         return NULL;
     }
 
     const char *key;
     json_t *v;
-    json_object_foreach(j, key, v)
-    {
+    json_object_foreach (j, key, v) {
         if (!is_known(key, top_keys)) {
             report_unknown_key(ctx, label, "top-level key", key, top_keys);
             goto bad;
         }
         if (strcmp(key, "name") == 0 && (!json_is_string(v) || !json_string_length(v))) {
-            app_error(ctx, "%s: 'name' must be a non-empty string, not %s", label,
-                      json_kind(v));
+            app_error(ctx, "%s: 'name' must be a non-empty string, not %s", label, json_kind(v));
             goto bad;
         }
         if (strcmp(key, "tree") == 0 && !json_is_object(v)) {
@@ -642,8 +639,8 @@ static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *
         }
         if (strcmp(key, "shutdown_timeout") == 0 &&
             (!json_is_integer(v) || json_integer_value(v) < 0)) {
-            app_error(ctx, "%s: 'shutdown_timeout' must be an integer >= 0 (ms), not %s",
-                      label, json_is_integer(v) ? "negative" : json_kind(v));
+            app_error(ctx, "%s: 'shutdown_timeout' must be an integer >= 0 (ms), not %s", label,
+                      json_is_integer(v) ? "negative" : json_kind(v));
             goto bad;
         }
         if (strcmp(key, "global") == 0) {
@@ -653,13 +650,11 @@ static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *
                 app_error(ctx, "%s: 'global' must be an object, not %s", label, json_kind(v));
                 goto bad;
             }
-            json_object_foreach(v, gk, gv)
-            {
+            json_object_foreach (v, gk, gv) {
                 const char *dot = strrchr(gk, '.');
                 if (!dot || dot == gk || dot[1] == '\0') {
-                    app_error(ctx,
-                              "%s: global key '%s' must be GClass.attr or name.attr",
-                              label, gk);
+                    app_error(ctx, "%s: global key '%s' must be GClass.attr or name.attr", label,
+                              gk);
                     goto bad;
                 }
             }
@@ -672,8 +667,7 @@ static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *
                 app_error(ctx, "%s: 'log' must be an object, not %s", label, json_kind(v));
                 goto bad;
             }
-            json_object_foreach(v, lk, lv)
-            {
+            json_object_foreach (v, lk, lv) {
                 if (!is_known(lk, log_keys)) {
                     char *where = str_printf("%s: log", label);
                     report_unknown_key(ctx, where, "key", lk, log_keys);
@@ -690,8 +684,8 @@ static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *
                 }
                 if (strcmp(lk, "format") == 0 &&
                     (!s || (strcmp(s, "text") != 0 && strcmp(s, "json") != 0))) {
-                    app_error(ctx, "%s: log.format must be \"text\" or \"json\", not %s%s%s",
-                              label, s ? "'" : json_kind(lv), s ? s : "", s ? "'" : "");
+                    app_error(ctx, "%s: log.format must be \"text\" or \"json\", not %s%s%s", label,
+                              s ? "'" : json_kind(lv), s ? s : "", s ? "'" : "");
                     goto bad;
                 }
             }
@@ -711,8 +705,7 @@ static int merge_source(app_ctx_t *ctx, json_t *src, const char *label)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(src, key, v)
-    {
+    json_object_foreach (src, key, v) {
         if (strcmp(key, "log") == 0 || strcmp(key, "global") == 0) {
             json_t *dst = json_object_get(ctx->cfg, key);
             if (!dst) {
@@ -723,8 +716,7 @@ static int merge_source(app_ctx_t *ctx, json_t *src, const char *label)
             if (strcmp(key, "global") == 0) {
                 const char *gk;
                 json_t *gv;
-                json_object_foreach(v, gk, gv)
-                {
+                json_object_foreach (v, gk, gv) {
                     json_object_set_new(ctx->global_src, gk, json_string(label));
                 }
             }
@@ -736,7 +728,6 @@ static int merge_source(app_ctx_t *ctx, json_t *src, const char *label)
     }
     return 0;
 }
-
 
 /* Puts the top-level keys of the merged config in one fixed order, whatever
  * order the files used, so that --print-config reads the same every time. */
@@ -769,8 +760,7 @@ static int load_config(app_ctx_t *ctx)
     if (op->n_configs == 0) {
         const char *text = ctx->app->default_config;
         if (!text) {
-            app_error(ctx, "no configuration: give one with -c FILE (try '%s --help')",
-                      ctx->prog);
+            app_error(ctx, "no configuration: give one with -c FILE (try '%s --help')", ctx->prog);
             return -1;
         }
         json_t *j = load_source(ctx, default_label(ctx), text, strlen(text));
@@ -863,8 +853,8 @@ static const gobj_attr_t *check_attr(const gclass_t *gc, const char *name, const
         return NULL;
     }
     if (a->flags & GOBJ_VOLATILE) {
-        sb_printf(why, "attribute '%s' of %s is run-time state and cannot be configured",
-                  name, gclass_name(gc));
+        sb_printf(why, "attribute '%s' of %s is run-time state and cannot be configured", name,
+                  gclass_name(gc));
         return NULL;
     }
     if (v && !attr_type_ok(a->type, v)) {
@@ -902,8 +892,7 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
                   json_kind(node));
         return -1;
     }
-    json_object_foreach(node, key, v)
-    {
+    json_object_foreach (node, key, v) {
         if (!is_known(key, node_keys)) {
             char *where = str_printf("%s: %s", label, path);
             report_unknown_key(ctx, where, "key", key, node_keys);
@@ -938,8 +927,8 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
     const char *name = json_string_value(jname);
     if (!name || !*name || strchr(name, '.')) {
         app_error(ctx, "%s: %s (%s): %s", label, path, gcname,
-                  !jname ? "missing 'name'"
-                  : !name ? "'name' must be a string"
+                  !jname   ? "missing 'name'"
+                  : !name  ? "'name' must be a string"
                   : !*name ? "'name' must not be empty"
                            : "'name' must not contain '.' (full names are dotted paths)");
         return -1;
@@ -947,12 +936,11 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
 
     json_t *attrs = json_object_get(node, "attrs");
     if (attrs && !json_is_object(attrs)) {
-        app_error(ctx, "%s: %s (%s '%s'): 'attrs' must be an object, not %s", label, path,
-                  gcname, name, json_kind(attrs));
+        app_error(ctx, "%s: %s (%s '%s'): 'attrs' must be an object, not %s", label, path, gcname,
+                  name, json_kind(attrs));
         return -1;
     }
-    json_object_foreach(attrs, key, v)
-    {
+    json_object_foreach (attrs, key, v) {
         sbuf_t why = {0};
         if (!check_attr(gc, key, v, &why)) {
             app_error(ctx, "%s: %s.attrs.%s: %s", label, path, key, sb_str(&why));
@@ -976,15 +964,14 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
 
     json_t *children = json_object_get(node, "children");
     if (children && !json_is_array(children)) {
-        app_error(ctx, "%s: %s (%s '%s'): 'children' must be an array, not %s", label, path,
-                  gcname, name, json_kind(children));
+        app_error(ctx, "%s: %s (%s '%s'): 'children' must be an array, not %s", label, path, gcname,
+                  name, json_kind(children));
         free(full);
         return -1;
     }
     size_t i;
     json_t *child;
-    json_array_foreach(children, i, child)
-    {
+    json_array_foreach (children, i, child) {
         char *cpath = str_printf("%s.children[%zu]", path, i);
         int rc = check_node(ctx, child, cpath, full);
         if (rc == 0) {
@@ -994,8 +981,8 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
             for (size_t k = 0; k < i && rc == 0; k++) {
                 json_t *sib = json_array_get(children, k);
                 if (strcmp(cname, json_string_value(json_object_get(sib, "name"))) == 0) {
-                    app_error(ctx, "%s: %s: duplicate name '%s' (also %s.children[%zu])",
-                              label, cpath, cname, path, k);
+                    app_error(ctx, "%s: %s: duplicate name '%s' (also %s.children[%zu])", label,
+                              cpath, cname, path, k);
                     rc = -1;
                 }
             }
@@ -1032,16 +1019,20 @@ static void sb_no_target(const app_ctx_t *ctx, sbuf_t *b, const char *prefix)
 {
     names_t ns = {0};
     gclass_names(&ns);
-    for (size_t i = 0; i < ctx->n_nodes; i++)
+    for (size_t i = 0; i < ctx->n_nodes; i++) {
         names_add(&ns, ctx->nodes[i].full);
+        /* A name also works alone when it is unique in the tree. */
+        size_t idx[2];
+        if (strchr(ctx->nodes[i].full, '.') && match_nodes(ctx, ctx->nodes[i].name, idx, 2) == 1)
+            names_add(&ns, ctx->nodes[i].name);
+    }
     sb_printf(b, "no gclass and no gobj of the tree is named '%s'", prefix);
     sb_suggest(b, prefix, &ns, "gclasses and gobjs");
     names_free(&ns);
 }
 
 /* Converts -s text to the attribute's type.  Returns: new value or NULL. */
-static json_t *convert_value(const gobj_attr_t *a, const gclass_t *gc, const char *s,
-                             sbuf_t *why)
+static json_t *convert_value(const gobj_attr_t *a, const gclass_t *gc, const char *s, sbuf_t *why)
 {
     char *end;
     switch (a->type) {
@@ -1078,8 +1069,8 @@ static json_t *convert_value(const gobj_attr_t *a, const gclass_t *gc, const cha
         json_t *v = json_loads(s, JSON_DECODE_ANY, &err);
         if (v)
             return v;
-        sb_printf(why, "wrong type for attribute '%s' of %s: expected JSON, got '%s' (%s)",
-                  a->name, gclass_name(gc), s, err.text);
+        sb_printf(why, "wrong type for attribute '%s' of %s: expected JSON, got '%s' (%s)", a->name,
+                  gclass_name(gc), s, err.text);
         return NULL;
     }
     }
@@ -1136,9 +1127,8 @@ static int apply_set(app_ctx_t *ctx, const char *arg)
         goto done;
     }
     if (n > 1) {
-        app_error(ctx, "-s '%s': '%s' names %zu gobjs (%s, %s%s); use the full name", arg,
-                  prefix, n, ctx->nodes[idx[0]].full, ctx->nodes[idx[1]].full,
-                  n > 2 ? ", ..." : "");
+        app_error(ctx, "-s '%s': '%s' names %zu gobjs (%s, %s%s); use the full name", arg, prefix,
+                  n, ctx->nodes[idx[0]].full, ctx->nodes[idx[1]].full, n > 2 ? ", ..." : "");
         goto done;
     }
     app_node_t *nd = &ctx->nodes[idx[0]];
@@ -1158,8 +1148,7 @@ static int apply_set(app_ctx_t *ctx, const char *arg)
     const char *gk;
     json_t *gv;
     void *tmp;
-    json_object_foreach_safe(global, tmp, gk, gv)
-    {
+    json_object_foreach_safe (global, tmp, gk, gv) {
         char *gprefix = str_printf("%s", gk);
         char *gdot = strrchr(gprefix, '.');
         size_t gidx[2];
@@ -1188,8 +1177,7 @@ static int check_globals(app_ctx_t *ctx)
     json_t *global = json_object_get(ctx->cfg, "global");
     const char *gk;
     json_t *gv;
-    json_object_foreach(global, gk, gv)
-    {
+    json_object_foreach (global, gk, gv) {
         const char *label = json_string_value(json_object_get(ctx->global_src, gk));
         char *prefix = str_printf("%s", gk);
         char *dot = strrchr(prefix, '.');
@@ -1259,20 +1247,22 @@ static int check_required(app_ctx_t *ctx)
 
 static int check_trace_spec(const app_ctx_t *ctx, const char *spec)
 {
-    static const char *const levels[] = {"machine", "traffic", "subscriptions", "lifecycle",
-                                         "all", NULL};
+    static const char *const levels[] = {"machine",   "traffic", "subscriptions",
+                                         "lifecycle", "all",     NULL};
     const char *colon = strchr(spec, ':');
     const char *list = colon ? colon + 1 : spec;
 
     if (colon == spec) {
-        app_error(ctx, "--trace '%s': empty name before ':' (expected GClass:LEVEL or "
-                       "full.name:LEVEL)",
+        app_error(ctx,
+                  "--trace '%s': empty name before ':' (expected GClass:LEVEL or "
+                  "full.name:LEVEL)",
                   spec);
         return -1;
     }
     if (!*list) {
-        app_error(ctx, "--trace '%s': no trace level (machine, traffic, subscriptions, "
-                       "lifecycle or all)",
+        app_error(ctx,
+                  "--trace '%s': no trace level (machine, traffic, subscriptions, "
+                  "lifecycle or all)",
                   spec);
         return -1;
     }
@@ -1332,32 +1322,34 @@ static const char *signal_name(int signo)
     return "signal";
 }
 
-/* Creates node and its subtree under parent.  On failure logs the reason and
- * returns NULL; what was already created stays under the root, which the
- * caller destroys. */
-static gobj_t *create_node(app_ctx_t *ctx, json_t *node, gobj_t *parent)
+/* Creates node and its subtree under parent; the root is stored in
+ * ctx->root as soon as it exists, so that whatever was created before a
+ * failure hangs under it for the caller to destroy.
+ * Returns: 0, or -1 with the reason logged. */
+static int create_node(app_ctx_t *ctx, json_t *node, gobj_t *parent)
 {
     const char *gcname = json_string_value(json_object_get(node, "gclass"));
     const char *name = json_string_value(json_object_get(node, "name"));
     json_t *attrs = json_object_get(node, "attrs");
-    gobj_t *gobj = gobj_create(name, gclass_find(gcname), attrs ? json_deep_copy(attrs) : NULL,
-                               parent);
+    gobj_t *gobj =
+        gobj_create(name, gclass_find(gcname), attrs ? json_deep_copy(attrs) : NULL, parent);
     if (!gobj) {
-        char *full = parent ? str_printf("%s.%s", gobj_full_name(parent), name)
-                            : str_printf("%s", name);
-        gobj_log(GOBJ_LOG_ERROR, parent, "cannot create the tree", "gobj", json_string(full),
+        char *full =
+            parent ? str_printf("%s.%s", gobj_full_name(parent), name) : str_printf("%s", name);
+        gobj_log(GOBJ_LOG_ERROR, NULL, "cannot create the tree", "failed", json_string(full),
                  "gclass", json_string(gcname), NULL);
         free(full);
-        return NULL;
+        return -1;
     }
+    if (!parent)
+        ctx->root = gobj;
     size_t i;
     json_t *child;
-    json_array_foreach(json_object_get(node, "children"), i, child)
-    {
-        if (!create_node(ctx, child, gobj))
-            return NULL;
+    json_array_foreach (json_object_get(node, "children"), i, child) {
+        if (create_node(ctx, child, gobj) < 0)
+            return -1;
     }
-    return gobj;
+    return 0;
 }
 
 static int tree_running(const gobj_t *gobj)
@@ -1458,8 +1450,7 @@ static int run(app_ctx_t *ctx)
         goto out;
     }
 
-    ctx->root = create_node(ctx, json_object_get(ctx->cfg, "tree"), NULL);
-    if (!ctx->root)
+    if (create_node(ctx, json_object_get(ctx->cfg, "tree"), NULL) < 0)
         goto out;
     rc = gobj_start_tree(ctx->root);
     if (rc < 0) {

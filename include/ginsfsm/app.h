@@ -48,10 +48,10 @@ enum {
 /* What a program tells the runner about itself.  Every string is borrowed
  * and must stay valid during gapp_main(). */
 typedef struct gapp {
-    const char *name;           /* program name for messages, --help, --version;
-                                   NULL = basename of argv[0] */
-    const char *version;        /* the program's version; NULL = the library's */
-    const char *description;    /* one line for --help; may be NULL */
+    const char *name;        /* program name for messages, --help, --version;
+                                NULL = basename of argv[0] */
+    const char *version;     /* the program's version; NULL = the library's */
+    const char *description; /* one line for --help; may be NULL */
     /* The configuration used when no -c is given: JSON text of the shape
      * described in doc/gserve.md.  NULL means -c is mandatory. */
     const char *default_config;
@@ -64,7 +64,7 @@ typedef struct gapp {
      * Returns: 0, or a negative code (gapp_main then returns
      * GAPP_EXIT_FAILURE). */
     int (*register_gclasses)(void *user);
-    void *user;                 /* passed to register_gclasses */
+    void *user; /* passed to register_gclasses */
 } gapp_t;
 
 /*

@@ -192,7 +192,10 @@ typedef struct gobj_attr {
 
 /* Methods; every member is optional. */
 typedef struct gobj_methods {
-    int  (*mt_create)(gobj_t *gobj);      /* attributes are set; < 0 fails the create */
+    /* Attributes are set; < 0 fails the create (mt_destroy is still called,
+     * so it must cope with a half-initialised private struct: it starts
+     * zeroed). */
+    int  (*mt_create)(gobj_t *gobj);
     int  (*mt_start)(gobj_t *gobj);       /* < 0 fails the start */
     int  (*mt_stop)(gobj_t *gobj);
     void (*mt_destroy)(gobj_t *gobj);     /* release what mt_create/mt_start acquired */

@@ -1,0 +1,23 @@
+## doc: the gserve manual and man page, and the gclass diagrams.
+dist_man_MANS += doc/gserve.1
+EXTRA_DIST += doc/gserve.md
+
+## make doc: for every gclass card doc/gclasses/NAME.md, the state machine of
+## NAME as Graphviz DOT, doc/gclasses/NAME.dot (always), and rendered as
+## doc/gclasses/NAME.svg when Graphviz is installed.  The files are written in
+## the build tree (the source tree for an in-tree build), next to the cards.
+## A card whose gclass gserve does not know fails the target.
+doc: samples/gserve$(EXEEXT)
+	@$(MKDIR_P) doc/gclasses
+	@set -e; for card in $(srcdir)/doc/gclasses/*.md; do \
+	  test -f "$$card" || continue; \
+	  name=`basename "$$card" .md`; \
+	  echo "  DOT      doc/gclasses/$$name.dot"; \
+	  samples/gserve$(EXEEXT) --dot "$$name" >doc/gclasses/$$name.dot.tmp; \
+	  mv doc/gclasses/$$name.dot.tmp doc/gclasses/$$name.dot; \
+	  if test "$(DOT)" != no; then \
+	    echo "  SVG      doc/gclasses/$$name.svg"; \
+	    $(DOT) -Tsvg doc/gclasses/$$name.dot -o doc/gclasses/$$name.svg; \
+	  fi; \
+	done
+.PHONY: doc

@@ -1,0 +1,1 @@
+## gobjs/sock.mk: GSock and GServerSock (fragment of the top Makefile.am).

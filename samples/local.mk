@@ -1,0 +1,27 @@
+## samples: the application runner (it is part of the library but has its
+## home here with gserve, its first user), gserve and the sample gclasses.
+libginsfsm_la_SOURCES += lib/app.c
+nobase_include_HEADERS += include/ginsfsm/app.h
+
+bin_PROGRAMS += samples/gserve
+samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h
+nodist_samples_gserve_SOURCES = samples/gserve_default.c
+samples_gserve_LDADD = libginsfsm.la $(JANSSON_LIBS)
+EXTRA_DIST += samples/ticker.json
+CLEANFILES += samples/gserve_default.c
+
+## The configuration gserve runs when no -c is given.  The file itself is
+## compiled in, as a NUL-terminated array of bytes, so that the default and
+## the sample file cannot drift apart; its name labels error messages.  od and
+## sed are POSIX (xxd is not always installed).
+GSERVE_DEFAULT_CONFIG = samples/ticker.json
+samples/gserve_default.c: $(srcdir)/$(GSERVE_DEFAULT_CONFIG) $(srcdir)/samples/local.mk
+	$(AM_V_GEN)$(MKDIR_P) samples && { \
+	  echo '/* Generated from $(GSERVE_DEFAULT_CONFIG) by samples/local.mk: do not edit. */'; \
+	  echo 'extern const char gserve_default_config[], gserve_default_config_name[];'; \
+	  echo 'const char gserve_default_config_name[] = "$(GSERVE_DEFAULT_CONFIG) (built in)";'; \
+	  echo 'const char gserve_default_config[] = {'; \
+	  od -An -v -tx1 $(srcdir)/$(GSERVE_DEFAULT_CONFIG) | \
+	    $(SED) -e 's/[0-9a-f][0-9a-f]/0x&,/g'; \
+	  echo '0x00};'; \
+	} >$@.tmp && mv $@.tmp $@

@@ -26,7 +26,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -37,14 +37,14 @@
 #define DEFAULT_POST_BATCH 1024u
 
 static struct event_base *base;
-static struct event *post_ev;        /* drains the post queue */
+static struct event *post_ev; /* drains the post queue */
 static unsigned post_batch = DEFAULT_POST_BATCH;
-static bool draining;                /* inside on_post */
+static bool draining; /* inside on_post */
 
 /* Every live gobj_loop_timer_t, so that gobj_loop_free can detach the ones a
  * caller forgot (their libevent events must not outlive the base). */
 struct gobj_loop_timer {
-    struct event *ev;                /* NULL once detached by gobj_loop_free */
+    struct event *ev; /* NULL once detached by gobj_loop_free */
     void (*fn)(void *user);
     void *user;
     bool periodic;
@@ -183,7 +183,11 @@ int gobj_loop_run_once(bool block)
 {
     if (!base)
         return GOBJ_ESTATE;
-    int rc = event_base_loop(base, block ? EVLOOP_ONCE : EVLOOP_NONBLOCK);
+    /* EVLOOP_NONBLOCK alone would keep looping while anything is ready,
+     * which with a chain of posts (always ready on the next turn) is not one
+     * turn at all; with EVLOOP_ONCE it stops after the callbacks of one
+     * poll. */
+    int rc = event_base_loop(base, EVLOOP_ONCE | (block ? 0 : EVLOOP_NONBLOCK));
     return rc < 0 ? GOBJ_ESTATE : 0;
 }
 
@@ -193,10 +197,14 @@ void gobj_loop_stop(void)
         event_base_loopbreak(base);
 }
 
+/* Counts the events someone else left pending.  libevent lists its own
+ * internal events too (the socketpair through which signals arrive stays
+ * added once a signal was caught); the internal events it creates for a base
+ * all take the base as their callback argument, which no event of ours or
+ * of a gobj does. */
 static int count_event(const struct event_base *b, const struct event *ev, void *arg)
 {
-    (void)b;
-    if (ev != post_ev)
+    if (ev != post_ev && event_get_callback_arg(ev) != (const void *)b)
         (*(int *)arg)++;
     return 0;
 }
@@ -228,23 +236,28 @@ void gobj_loop_free(void)
         }
     }
     if (n_sigs || n_timers)
-        gobj__errorf(NULL, "gobj_loop_free: %d signal callback(s) and %d loop timer(s) were "
-                           "still registered",
+        gobj__errorf(NULL,
+                     "gobj_loop_free: %d signal callback(s) and %d loop timer(s) were "
+                     "still registered",
                      n_sigs, n_timers);
-    /* Events of gobjs (a running GTimer, a socket) would be left pointing at
-     * a freed base: name the mistake instead of crashing later. */
+    /* Events that gobjs added directly (a socket's) would be left pointing
+     * at a freed base: name the mistake instead of crashing later.  (A GTimer
+     * runs on a loop timer, counted above.) */
     int n_other = 0;
     event_base_foreach_event(base, count_event, &n_other);
     if (n_other)
-        gobj__errorf(NULL, "gobj_loop_free: %d event(s) of live gobjs still pending; destroy "
-                           "the gobjs before freeing the loop",
+        gobj__errorf(NULL,
+                     "gobj_loop_free: %d event(s) of live gobjs still pending; destroy "
+                     "the gobjs before freeing the loop",
                      n_other);
 
     /* Queued posts are dropped, not delivered: their actions would run with
      * no loop under them (a GTimer could not arm, a socket could not write),
-     * and a program freeing its loop is shutting down.  The post module's
-     * reset releases every queued kw. */
-    post__reset();
+     * and a program freeing its loop is shutting down. */
+    size_t dropped = gobj_drop_posted();
+    if (dropped)
+        gobj_log(GOBJ_LOG_DEBUG, NULL, "gobj_loop_free: queued events dropped", "count",
+                 json_integer((json_int_t)dropped), NULL);
 
     event_free(post_ev);
     post_ev = NULL;
@@ -320,6 +333,10 @@ int gobj_loop_timer_start(gobj_loop_timer_t *t, uint64_t msec, bool periodic)
             return GOBJ_EINVAL;
         t->periodic = periodic;
     }
+    /* Inside the loop libevent reads the clock once per turn; a timer armed
+     * late in a busy turn would count from that stale time and fire early.
+     * Refreshing the cached time makes msec count from now. */
+    event_base_update_cache_time(base);
     struct timeval tv = {(time_t)(msec / 1000u), (suseconds_t)((msec % 1000u) * 1000u)};
     if (event_add(t->ev, &tv) < 0)
         return GOBJ_EINVAL;

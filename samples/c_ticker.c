@@ -7,10 +7,10 @@
  * periodic) and arm themselves when the tree starts; a GTimer's subscriber is
  * its parent by default, so the Ticker needs no wiring at all.
  *
- *   ST_TICKING --EV_TIMEOUT--> ST_TICKING    (count, log "tick", publish EV_TICK)
+ *   ST_TICKING --EV_TIMER_TIMEOUT--> ST_TICKING    (count, log "tick", publish EV_TICK)
  *
  * Input events:
- *   EV_TIMEOUT {}          from a GTimer child (kw borrowed, src the timer).
+ *   EV_TIMER_TIMEOUT {}          from a GTimer child (kw borrowed, src the timer).
  * Output events:
  *   EV_TICK {count}        published after each tick is logged.
  * Attributes:
@@ -57,7 +57,7 @@ static int ac_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
  *--------------------------------------------------------------------------*/
 static const gobj_row_t st_ticking[] = {
     /*       event       action      next state */
-    GOBJ_ROW(EV_TIMEOUT, ac_timeout, NULL),
+    GOBJ_ROW(EV_TIMER_TIMEOUT, ac_timeout, NULL),
     {0},
 };
 
@@ -67,7 +67,7 @@ static const gobj_state_def_t ticker_states[] = {
 };
 
 static const gobj_event_def_t ticker_events[] = {
-    {EV_TIMEOUT, GOBJ_EV_IN, "{} from a GTimer child"},
+    {EV_TIMER_TIMEOUT, GOBJ_EV_IN, "{} from a GTimer child"},
     {EV_TICK, GOBJ_EV_OUT, "{count: int}"},
     {0},
 };

@@ -1,7 +1,7 @@
 /*
  * blink.c - the small complete example of the manual and the README.
  *
- * A Blinker gobj owns a periodic GTimer.  Each EV_TIMEOUT toggles it between
+ * A Blinker gobj owns a periodic GTimer.  Each EV_TIMER_TIMEOUT toggles it between
  * ST_OFF and ST_ON; after `max_blinks` toggles it stops the loop.  It shows a
  * gclass as data (states, rows, events, attributes), a child gobj, an event
  * published by the child and received by its parent, and the loop.
@@ -37,7 +37,7 @@ static const gobj_attr_t blinker_attrs[] = {
 static int mt_create(gobj_t *gobj)
 {
     blinker_t *priv = gobj_priv(gobj);
-    /* The timer publishes EV_TIMEOUT to its parent (this gobj) by default. */
+    /* The timer publishes EV_TIMER_TIMEOUT to its parent (this gobj) by default. */
     priv->timer = gobj_create("timer", gclass_find(GCLASS_GTIMER_NAME),
                               json_pack("{s:I, s:b}", "msec", (json_int_t)priv->period,
                                         "periodic", 1),
@@ -59,13 +59,13 @@ static int ac_toggle(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
-/*  ST_OFF --EV_TIMEOUT--> ST_ON --EV_TIMEOUT--> ST_OFF  */
+/*  ST_OFF --EV_TIMER_TIMEOUT--> ST_ON --EV_TIMER_TIMEOUT--> ST_OFF  */
 static const gobj_row_t st_off[] = {
-    GOBJ_ROW(EV_TIMEOUT, ac_toggle, ST_ON),
+    GOBJ_ROW(EV_TIMER_TIMEOUT, ac_toggle, ST_ON),
     {NULL},
 };
 static const gobj_row_t st_on[] = {
-    GOBJ_ROW(EV_TIMEOUT, ac_toggle, ST_OFF),
+    GOBJ_ROW(EV_TIMER_TIMEOUT, ac_toggle, ST_OFF),
     {NULL},
 };
 static const gobj_state_def_t blinker_states[] = {
@@ -74,7 +74,7 @@ static const gobj_state_def_t blinker_states[] = {
     {NULL},
 };
 static const gobj_event_def_t blinker_events[] = {
-    {EV_TIMEOUT, GOBJ_EV_IN, "{} from the child GTimer"},
+    {EV_TIMER_TIMEOUT, GOBJ_EV_IN, "{} from the child GTimer"},
     {NULL},
 };
 static const gclass_def_t blinker_gclass = {

@@ -21,12 +21,14 @@ int gobj_register_builtin_gclasses(void);
  *         default the parent)
  *  in:  EV_SET_TIMER {msec, periodic}  (re-arms; missing keys keep the attrs)
  *       EV_STOP_TIMER {}
- *  out: EV_TIMEOUT {}                  (sent to the subscriber)
+ *  out: EV_TIMER_TIMEOUT {}            (published; the subscriber gets it)
  *--------------------------------------------------------------------------*/
+/* The output event is EV_TIMER_TIMEOUT, not ginsfsm's EV_TIMEOUT: libevent's
+ * <event2/event.h> #defines EV_TIMEOUT, and gclass code includes both. */
 #define GCLASS_GTIMER_NAME "GTimer"
 GOBJ_DECLARE_EVENT(EV_SET_TIMER);
 GOBJ_DECLARE_EVENT(EV_STOP_TIMER);
-GOBJ_DECLARE_EVENT(EV_TIMEOUT);
+GOBJ_DECLARE_EVENT(EV_TIMER_TIMEOUT);
 GOBJ_DECLARE_STATE(ST_IDLE);
 GOBJ_DECLARE_STATE(ST_ARMED);
 

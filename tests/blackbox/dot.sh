@@ -15,7 +15,7 @@ for gc in GTimer Ticker; do
     case $gc in
     GTimer) contains "$TMP/out" ST_IDLE; contains "$TMP/out" ST_ARMED
             contains "$TMP/out" EV_SET_TIMER ;;
-    Ticker) contains "$TMP/out" ST_TICKING; contains "$TMP/out" EV_TIMEOUT ;;
+    Ticker) contains "$TMP/out" ST_TICKING; contains "$TMP/out" EV_TIMER_TIMEOUT ;;
     esac
     if [ "$DOT" != no ] && [ -n "$DOT" ]; then
         if "$DOT" -Tsvg <"$TMP/out" >"$TMP/$gc.svg" 2>"$TMP/dot.err" && grep -q '<svg' "$TMP/$gc.svg"; then

@@ -45,9 +45,9 @@
 #include "ginsfsm/log.h"
 #include "ginsfsm/loop.h"
 
-GOBJ_DEFINE_EVENT(EV_SET_TIMER);  /* in:     {msec?: int, periodic?: bool} */
-GOBJ_DEFINE_EVENT(EV_STOP_TIMER); /* in:     {} */
-GOBJ_DEFINE_EVENT(EV_TIMER_TIMEOUT);    /* out:    {} (in: only from the timer itself) */
+GOBJ_DEFINE_EVENT(EV_SET_TIMER);     /* in:     {msec?: int, periodic?: bool} */
+GOBJ_DEFINE_EVENT(EV_STOP_TIMER);    /* in:     {} */
+GOBJ_DEFINE_EVENT(EV_TIMER_TIMEOUT); /* out:    {} (in: only from the timer itself) */
 GOBJ_DEFINE_STATE(ST_IDLE);
 GOBJ_DEFINE_STATE(ST_ARMED);
 
@@ -76,8 +76,9 @@ static const gobj_attr_t timer_attrs[] = {
               "Delay or period in milliseconds; <= 0 leaves the timer unarmed"),
     GOBJ_ATTR("periodic", GOBJ_ATTR_BOOL, timer_priv_t, periodic, "false", GOBJ_RD | GOBJ_WR,
               "Fire every msec instead of once"),
-    GOBJ_ATTR("subscriber", GOBJ_ATTR_STRING, timer_priv_t, subscriber, "\"\"", GOBJ_RD,
-              "Unique name or full name of the gobj subscribed to EV_TIMER_TIMEOUT; empty = the parent"),
+    GOBJ_ATTR(
+        "subscriber", GOBJ_ATTR_STRING, timer_priv_t, subscriber, "\"\"", GOBJ_RD,
+        "Unique name or full name of the gobj subscribed to EV_TIMER_TIMEOUT; empty = the parent"),
     GOBJ_ATTR("n_timeouts", GOBJ_ATTR_INT, timer_priv_t, n_timeouts, "0", GOBJ_STATS,
               "Expiries published so far"),
     GOBJ_ATTR_END,
@@ -262,8 +263,9 @@ static int ac_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)kw;
     timer_priv_t *priv = gobj_priv(gobj);
     if (src != gobj) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GTimer: EV_TIMER_TIMEOUT is only accepted from the timer itself",
-                 "src", json_string(src ? gobj_full_name(src) : ""), NULL);
+        gobj_log(GOBJ_LOG_ERROR, gobj,
+                 "GTimer: EV_TIMER_TIMEOUT is only accepted from the timer itself", "src",
+                 json_string(src ? gobj_full_name(src) : ""), NULL);
         return GOBJ_EINVAL;
     }
     priv->n_timeouts++;
@@ -285,8 +287,8 @@ static int ac_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
  *           .---------------------------------------------------.
  *           |                                                   v
  *       ST_IDLE                                             ST_ARMED --.
- *           ^                                                   |      | EV_TIMER_TIMEOUT (periodic):
- *           |   EV_STOP_TIMER, gobj_stop,                       |      | publish EV_TIMER_TIMEOUT
+ *           ^                                                   |      | EV_TIMER_TIMEOUT
+ * (periodic): |   EV_STOP_TIMER, gobj_stop,                       |      | publish EV_TIMER_TIMEOUT
  *           |   EV_TIMER_TIMEOUT (one-shot): publish EV_TIMER_TIMEOUT,      |<-----'
  *           |   EV_SET_TIMER / msec written (msec <= 0)         |
  *           '---------------------------------------------------'

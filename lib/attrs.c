@@ -137,7 +137,7 @@ static int check_global_names(const gobj_t *g)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(global_attrs, key, v) {
+    json_object_foreach (global_attrs, key, v) {
         const char *dot = strrchr(key, '.');
         if (!dot)
             continue;
@@ -148,13 +148,13 @@ static int check_global_names(const gobj_t *g)
             continue;
         const gobj_attr_t *a = gclass_find_attr(g->gc, dot + 1);
         if (!a) {
-            gobj__errorf(g, "gobj %s (%s): global '%s' names unknown attribute '%s'",
-                         g->full_name, g->gc->name, key, dot + 1);
+            gobj__errorf(g, "gobj %s (%s): global '%s' names unknown attribute '%s'", g->full_name,
+                         g->gc->name, key, dot + 1);
             return GOBJ_ENOENT;
         }
         if (a->flags & (GOBJ_STATS | GOBJ_VOLATILE)) {
-            gobj__errorf(g, "gobj %s (%s): global '%s': attribute '%s' cannot be set",
-                         g->full_name, g->gc->name, key, dot + 1);
+            gobj__errorf(g, "gobj %s (%s): global '%s': attribute '%s' cannot be set", g->full_name,
+                         g->gc->name, key, dot + 1);
             return GOBJ_EACCES;
         }
     }
@@ -171,7 +171,7 @@ int attrs__set_at_create(gobj_t *g, json_t *kw)
      * always a typo that would otherwise leave a default in place. */
     const char *key;
     json_t *v;
-    json_object_foreach(kw, key, v) {
+    json_object_foreach (kw, key, v) {
         const gobj_attr_t *a = gclass_find_attr(gc, key);
         if (!a) {
             gobj__errorf(g, "gobj %s (%s): unknown attribute '%s'", g->full_name, gc->name, key);
@@ -272,8 +272,8 @@ int gobj_write_attr(gobj_t *g, const char *name, json_t *value)
                      name ? name : "(null)");
         rc = GOBJ_ENOENT;
     } else if (!(a->flags & GOBJ_WR)) {
-        gobj__errorf(g, "gobj %s (%s): attribute '%s' is not writable", g->full_name,
-                     g->gc->name, name);
+        gobj__errorf(g, "gobj %s (%s): attribute '%s' is not writable", g->full_name, g->gc->name,
+                     name);
         rc = GOBJ_EACCES;
     } else if (!gobj__attr_accepts(a->type, value)) {
         rc = type_error(g, a, value, "");
@@ -345,8 +345,8 @@ const char *gobj_read_str(const gobj_t *g, const char *name)
 int gobj_write_int(gobj_t *g, const char *name, int64_t value)
 {
     const gobj_attr_t *a = g ? gclass_find_attr(g->gc, name) : NULL;
-    json_t *v = a && a->type == GOBJ_ATTR_REAL ? json_real((double)value)
-                                               : json_integer((json_int_t)value);
+    json_t *v =
+        a && a->type == GOBJ_ATTR_REAL ? json_real((double)value) : json_integer((json_int_t)value);
     return gobj_write_attr(g, name, v);
 }
 
@@ -359,7 +359,7 @@ int attrs__validate_global(json_t *global)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(global, key, v) {
+    json_object_foreach (global, key, v) {
         const char *dot = strrchr(key, '.');
         if (!dot || dot == key || !dot[1]) {
             gobj__errorf(NULL, "global attribute '%s': the key must be GClass.attr or name.attr",

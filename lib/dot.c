@@ -56,8 +56,7 @@ static bool is_composite(const struct gclass *gc, int s)
 }
 
 /* The node an edge attaches to, and the cluster it clips to. */
-static void endpoint(const struct gclass *gc, int s, char *node, size_t n, char *cluster,
-                     size_t m)
+static void endpoint(const struct gclass *gc, int s, char *node, size_t n, char *cluster, size_t m)
 {
     const char *name = gc->states[s].name->name;
     if (is_composite(gc, s)) {
@@ -78,8 +77,7 @@ static void put_state(struct buf *b, const struct gclass *gc, int s, int indent)
     }
     put(b, "%*ssubgraph \"cluster_%s\" {\n", indent, "", name);
     put(b, "%*slabel=\"%s\"; style=rounded;\n", indent + 2, "", name);
-    put(b, "%*s\"%s__anchor\" [shape=point, width=0.12, label=\"\"];\n", indent + 2, "",
-        name);
+    put(b, "%*s\"%s__anchor\" [shape=point, width=0.12, label=\"\"];\n", indent + 2, "", name);
     for (int c = 0; c < gc->n_states; c++)
         if (gc->states[c].parent == s)
             put_state(b, gc, c, indent + 2);
@@ -103,8 +101,7 @@ char *gclass_to_dot(const gclass_t *gc)
 
     char from[300], to[300], cf[300], ct[300];
     endpoint(gc, 0, to, sizeof to, ct, sizeof ct);
-    put(&b, "  \"__start\" -> \"%s\"%s%s%s;\n", to, *ct ? " [lhead=\"" : "", ct,
-        *ct ? "\"]" : "");
+    put(&b, "  \"__start\" -> \"%s\"%s%s%s;\n", to, *ct ? " [lhead=\"" : "", ct, *ct ? "\"]" : "");
     for (int s = 0; s < gc->n_states; s++) {
         if (!is_composite(gc, s))
             continue;

@@ -33,6 +33,7 @@ const char *gobj_strerror(int err)
 }
 
 /* The errno values a socket server meets; the rest print as "unknown". */
+// clang-format off
 #define GOBJ__ERRNO_NAMES(X)                                                   \
     X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(EBADF) X(EAGAIN) X(ENOMEM) X(EACCES)  \
     X(EFAULT) X(EBUSY) X(EEXIST) X(ENOTDIR) X(EISDIR) X(EINVAL) X(ENFILE)      \
@@ -41,6 +42,7 @@ const char *gobj_strerror(int err)
     X(EADDRINUSE) X(EADDRNOTAVAIL) X(ENETDOWN) X(ENETUNREACH) X(ECONNABORTED)  \
     X(ECONNRESET) X(ENOBUFS) X(EISCONN) X(ENOTCONN) X(ETIMEDOUT)              \
     X(ECONNREFUSED) X(EHOSTUNREACH) X(EALREADY) X(EINPROGRESS) X(EPROTO)
+// clang-format on
 
 const char *gobj_err_name(int err)
 {
@@ -74,7 +76,7 @@ void gobj__errorf(const gobj_t *g, const char *fmt, ...)
 
 _Noreturn void gobj__assert_fail(const char *cond, const char *file, int line, const char *func)
 {
-    fprintf(stderr, "ginsfsm: internal error in %s:%d (%s): assertion '%s' failed\n", file,
-            line, func, cond);
+    fprintf(stderr, "ginsfsm: internal error in %s:%d (%s): assertion '%s' failed\n", file, line,
+            func, cond);
     abort();
 }

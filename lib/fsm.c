@@ -27,8 +27,7 @@ struct rtc_entry {
 /*---------------------------------------------------------------------*
  *  Refusal
  *---------------------------------------------------------------------*/
-__attribute__((noinline, cold)) int fsm__refuse(gobj_t *g, gobj_event_t ev, json_t *kw,
-                                                gobj_t *src)
+__attribute__((noinline, cold)) int fsm__refuse(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     const struct gclass *gc = g->gc;
     if (gc->def->methods.mt_inject_event) {
@@ -140,7 +139,8 @@ void fsm__init_state(gobj_t *g)
 /*---------------------------------------------------------------------*
  *  Hierarchical dispatch
  *---------------------------------------------------------------------*/
-static inline __attribute__((always_inline)) int step(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+static inline __attribute__((always_inline)) int step(gobj_t *g, gobj_event_t ev, json_t *kw,
+                                                      gobj_t *src)
 {
     const struct gclass *gc = g->gc;
     uint32_t id = ev->id;
@@ -328,8 +328,9 @@ bool gobj_change_state(gobj_t *g, gobj_state_t st)
         return true;
     }
     if (g->flags & GOBJ_F_IN_HOOK) {
-        gobj__errorf(g, "gobj %s (%s): gobj_change_state(%s) inside an entry/exit hook is "
-                        "not allowed",
+        gobj__errorf(g,
+                     "gobj %s (%s): gobj_change_state(%s) inside an entry/exit hook is "
+                     "not allowed",
                      g->full_name, g->gc->name, st->name);
         return false;
     }

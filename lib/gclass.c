@@ -56,8 +56,9 @@ static int intern_event(gobj_event_t ev, const char *gclass)
         return GOBJ_ETABLE;
     }
     if (gobj_event_find(ev->name)) {
-        gobj__errorf(NULL, "gclass %s: event %s is defined twice in the program "
-                           "(define it once with GOBJ_DEFINE_EVENT and declare it elsewhere)",
+        gobj__errorf(NULL,
+                     "gclass %s: event %s is defined twice in the program "
+                     "(define it once with GOBJ_DEFINE_EVENT and declare it elsewhere)",
                      gclass, ev->name);
         return GOBJ_ETABLE;
     }
@@ -157,8 +158,7 @@ static void gclass_free(struct gclass *gc)
 int gclass_unregister_all(void)
 {
     if (gobj_live_count() != 0) {
-        gobj__errorf(NULL, "gclass_unregister_all: %zu gobj(s) still alive",
-                     gobj_live_count());
+        gobj__errorf(NULL, "gclass_unregister_all: %zu gobj(s) still alive", gobj_live_count());
         return GOBJ_ESTATE;
     }
     while (gc_head) {
@@ -266,20 +266,20 @@ static int compile_attrs(struct gclass *gc)
             gobj__errorf(NULL,
                          "gclass %s: attribute %s: type %s needs a field of %zu bytes, "
                          "the bound field has %zu",
-                         gc->name, at->name, attr_type_name(at->type),
-                         attr_field_size(at->type), at->size);
+                         gc->name, at->name, attr_type_name(at->type), attr_field_size(at->type),
+                         at->size);
             return GOBJ_ETABLE;
         }
         if (at->offset + at->size > def->priv_size) {
-            gobj__errorf(NULL, "gclass %s: attribute %s: field lies outside the private "
-                               "struct (priv_size %zu)",
+            gobj__errorf(NULL,
+                         "gclass %s: attribute %s: field lies outside the private "
+                         "struct (priv_size %zu)",
                          gc->name, at->name, def->priv_size);
             return GOBJ_ETABLE;
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(a[j].name, at->name) == 0) {
-                gobj__errorf(NULL, "gclass %s: attribute %s is defined twice", gc->name,
-                             at->name);
+                gobj__errorf(NULL, "gclass %s: attribute %s is defined twice", gc->name, at->name);
                 return GOBJ_ETABLE;
             }
         }
@@ -315,8 +315,8 @@ static int compile_attrs(struct gclass *gc)
         if (!d)
             return GOBJ_ENOMEM;
         if (!gobj__attr_accepts(at->type, d)) {
-            gobj__errorf(NULL, "gclass %s: attribute %s: default '%s' is not of type %s",
-                         gc->name, at->name, at->default_json, attr_type_name(at->type));
+            gobj__errorf(NULL, "gclass %s: attribute %s: default '%s' is not of type %s", gc->name,
+                         at->name, at->default_json, attr_type_name(at->type));
             return GOBJ_ETABLE;
         }
     }
@@ -445,8 +445,8 @@ static int compile_machine(struct gclass *gc)
             return GOBJ_ETABLE;
         }
         if (!composite) {
-            gobj__errorf(NULL, "gclass %s: state %s is a leaf but names an initial substate %s",
-                         gn, sd[i].state->name, sd[i].initial->name);
+            gobj__errorf(NULL, "gclass %s: state %s is a leaf but names an initial substate %s", gn,
+                         sd[i].state->name, sd[i].initial->name);
             return GOBJ_ETABLE;
         }
         bool below = false;
@@ -475,8 +475,9 @@ static int compile_machine(struct gclass *gc)
             const char *sn = sd[i].state->name;
             uint32_t id = r->event->id;
             if (!id || id >= gc->n_slots || !(gc->ev_flags[id] & GOBJ_EV_IN)) {
-                gobj__errorf(NULL, "gclass %s: state %s, row %s: unknown event (not an input "
-                                   "event of the gclass's event table)",
+                gobj__errorf(NULL,
+                             "gclass %s: state %s, row %s: unknown event (not an input "
+                             "event of the gclass's event table)",
                              gn, sn, r->event->name ? r->event->name : "(unnamed)");
                 return GOBJ_ETABLE;
             }
@@ -489,8 +490,8 @@ static int compile_machine(struct gclass *gc)
             if (r->next_state) {
                 next = (int16_t)gclass__state_index(gc, r->next_state);
                 if (next == GOBJ_NO_STATE) {
-                    gobj__errorf(NULL, "gclass %s: state %s, row %s: unknown next state %s", gn,
-                                 sn, r->event->name,
+                    gobj__errorf(NULL, "gclass %s: state %s, row %s: unknown next state %s", gn, sn,
+                                 r->event->name,
                                  r->next_state->name ? r->next_state->name : "(unnamed)");
                     return GOBJ_ETABLE;
                 }

@@ -286,8 +286,8 @@ static gobj_t *create(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent
         return NULL;
     }
     if (unique && gobj_find_unique(name)) {
-        gobj__errorf(parent, "gobj_create_unique %s (%s): the name is already registered",
-                     name, gc->name);
+        gobj__errorf(parent, "gobj_create_unique %s (%s): the name is already registered", name,
+                     gc->name);
         json_decref(kw);
         return NULL;
     }

@@ -18,14 +18,14 @@
 #define GOBJ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Our own contract broken inside the library: name the module and site. */
-#define GOBJ_ASSERT(cond)                                                      \
-    do {                                                                       \
-        if (GOBJ_UNLIKELY(!(cond)))                                            \
-            gobj__assert_fail(#cond, __FILE__, __LINE__, __func__);            \
+#define GOBJ_ASSERT(cond)                                           \
+    do {                                                            \
+        if (GOBJ_UNLIKELY(!(cond)))                                 \
+            gobj__assert_fail(#cond, __FILE__, __LINE__, __func__); \
     } while (0)
 _Noreturn void gobj__assert_fail(const char *cond, const char *file, int line, const char *func);
 
-#define GOBJ_MAX_DEPTH 8   /* nesting of hierarchical states */
+#define GOBJ_MAX_DEPTH 8 /* nesting of hierarchical states */
 #define GOBJ_NO_STATE  (-1)
 
 /*---------------------------------------------------------------------*
@@ -35,15 +35,15 @@ struct gc_row {
     gobj_event_t event;
     gobj_action_fn action;
     const char *action_name;
-    int16_t next;        /* local state index, GOBJ_NO_STATE = internal */
-    uint8_t state;       /* the state that owns the row */
+    int16_t next;  /* local state index, GOBJ_NO_STATE = internal */
+    uint8_t state; /* the state that owns the row */
 };
 
 struct gc_state {
     gobj_state_t name;
-    int16_t parent;      /* GOBJ_NO_STATE = top level */
-    int16_t initial;     /* GOBJ_NO_STATE = leaf */
-    uint8_t depth;       /* 0 at top level */
+    int16_t parent;  /* GOBJ_NO_STATE = top level */
+    int16_t initial; /* GOBJ_NO_STATE = leaf */
+    uint8_t depth;   /* 0 at top level */
     gobj_hook_fn on_entry;
     gobj_hook_fn on_exit;
     /* [n_slots]: event id -> the row of this state or, in hierarchical
@@ -56,13 +56,13 @@ struct gclass {
     const char *name;
     bool hier;
     uint16_t n_states;
-    uint32_t n_slots;          /* 1 + the largest event id this gclass knows */
+    uint32_t n_slots; /* 1 + the largest event id this gclass knows */
     struct gc_state *states;
-    struct gc_row *rows;       /* rows[0] unused */
+    struct gc_row *rows; /* rows[0] unused */
     uint32_t n_rows;
-    uint8_t *ev_flags;         /* [n_slots]: GOBJ_EV_IN / GOBJ_EV_OUT */
+    uint8_t *ev_flags; /* [n_slots]: GOBJ_EV_IN / GOBJ_EV_OUT */
     size_t n_attrs;
-    json_t **attr_defaults;    /* [n_attrs], parsed default_json */
+    json_t **attr_defaults; /* [n_attrs], parsed default_json */
     unsigned trace;
     struct gclass *next;
 };
@@ -74,22 +74,22 @@ struct sub;
 struct rtc_entry;
 
 enum {
-    GOBJ_F_DESTROYED = 0x01,  /* marked: out of the tree, waiting to be freed */
-    GOBJ_F_RUNNING   = 0x02,
-    GOBJ_F_UNIQUE    = 0x04,
-    GOBJ_F_CREATED   = 0x08,  /* mt_create ran (mt_destroy is due) */
-    GOBJ_F_BUSY      = 0x10,  /* hierarchical: inside a run-to-completion step */
-    GOBJ_F_IN_HOOK   = 0x40,
-    GOBJ_F_FREED     = 0x80,  /* on the reap list */
+    GOBJ_F_DESTROYED = 0x01, /* marked: out of the tree, waiting to be freed */
+    GOBJ_F_RUNNING = 0x02,
+    GOBJ_F_UNIQUE = 0x04,
+    GOBJ_F_CREATED = 0x08, /* mt_create ran (mt_destroy is due) */
+    GOBJ_F_BUSY = 0x10,    /* hierarchical: inside a run-to-completion step */
+    GOBJ_F_IN_HOOK = 0x40,
+    GOBJ_F_FREED = 0x80, /* on the reap list */
 };
 
 struct gobj {
     struct gclass *gc;
     void *priv;
     unsigned flags;
-    int16_t state;            /* the leaf */
-    int16_t pending_target;   /* hierarchical: gobj_change_state inside an action */
-    unsigned trace;           /* this gobj's own trace levels */
+    int16_t state;          /* the leaf */
+    int16_t pending_target; /* hierarchical: gobj_change_state inside an action */
+    unsigned trace;         /* this gobj's own trace levels */
     char *name;
     char *full_name;
     struct gobj *parent;
@@ -100,7 +100,7 @@ struct gobj {
      * where it subscribes. */
     struct sub *pub_head, *pub_tail;
     struct sub *sub_head;
-    uint32_t n_state_subs;    /* subscriptions that would get EV_STATE_CHANGED */
+    uint32_t n_state_subs; /* subscriptions that would get EV_STATE_CHANGED */
     /* Entries in the post queue that name this gobj. */
     uint32_t n_posted_to;
     uint32_t n_posted_from;
@@ -117,7 +117,7 @@ struct gobj {
  * gobj_destroy only marks while it is > 0; the marked gobjs are freed when
  * it drops back to 0. */
 extern unsigned gobj__depth;
-extern bool gobj__trace_any;        /* any trace level set anywhere */
+extern bool gobj__trace_any; /* any trace level set anywhere */
 
 static inline void gobj__enter(void)
 {
@@ -160,8 +160,7 @@ void post__forget(gobj_t *g);
 void post__reset(void);
 
 /* trace.c */
-void trace__machine(const gobj_t *g, gobj_event_t ev, const struct gc_row *row,
-                    unsigned depth);
+void trace__machine(const gobj_t *g, gobj_event_t ev, const struct gc_row *row, unsigned depth);
 void trace__hook(const gobj_t *g, const char *kind, int16_t state);
 void trace__lifecycle(const gobj_t *g, const char *what);
 void trace__subscription(const gobj_t *pub, const char *what, gobj_event_t ev,
@@ -171,7 +170,6 @@ void trace__reset(void);
 void trace__recompute(void);
 
 /* error.c */
-void gobj__errorf(const gobj_t *g, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void gobj__errorf(const gobj_t *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* GINSFSM_INTERNAL_H */

@@ -11,7 +11,7 @@
 #include "internal.h"
 
 struct post_entry {
-    gobj_t *dst;    /* NULL: dropped */
+    gobj_t *dst; /* NULL: dropped */
     gobj_event_t ev;
     json_t *kw;
     gobj_t *src;

@@ -16,18 +16,18 @@
 enum {
     SUB_HARD = 0x01,
     SUB_POST = 0x02,
-    SUB_OWN  = 0x04,
+    SUB_OWN = 0x04,
 };
 
 struct sub {
     gobj_t *pub;
     gobj_t *subscriber;
-    gobj_event_t ev;       /* NULL: every output event */
-    gobj_event_t rename;   /* deliver under this event, or NULL */
-    json_t *filter;        /* kw must match, or NULL */
+    gobj_event_t ev;     /* NULL: every output event */
+    gobj_event_t rename; /* deliver under this event, or NULL */
+    json_t *filter;      /* kw must match, or NULL */
     unsigned flags;
     bool removed;
-    unsigned refs;         /* publishes walking over it */
+    unsigned refs; /* publishes walking over it */
     struct sub *pub_prev, *pub_next;
     struct sub *sub_prev, *sub_next;
 };
@@ -112,10 +112,10 @@ int gobj_subscribe_event(gobj_t *pub, gobj_event_t ev, json_t *kw, gobj_t *subsc
     }
     const char *key;
     json_t *v;
-    json_object_foreach(kw, key, v) {
-        if (strcmp(key, "__rename_event_name__") != 0 && strcmp(key, "__hard_subscription__") != 0 &&
-            strcmp(key, "__use_post_event__") != 0 && strcmp(key, "__filter__") != 0 &&
-            strcmp(key, "__own_event__") != 0) {
+    json_object_foreach (kw, key, v) {
+        if (strcmp(key, "__rename_event_name__") != 0 &&
+            strcmp(key, "__hard_subscription__") != 0 && strcmp(key, "__use_post_event__") != 0 &&
+            strcmp(key, "__filter__") != 0 && strcmp(key, "__own_event__") != 0) {
             gobj__errorf(pub, "gobj_subscribe_event %s: unknown option '%s'", gobj_event_name(ev),
                          key);
             rc = GOBJ_EINVAL;
@@ -127,8 +127,9 @@ int gobj_subscribe_event(gobj_t *pub, gobj_event_t ev, json_t *kw, gobj_t *subsc
     if (rn) {
         rename = gobj_event_find(json_string_value(rn));
         if (!rename) {
-            gobj__errorf(pub, "gobj_subscribe_event %s: __rename_event_name__ '%s' is not a "
-                              "known event",
+            gobj__errorf(pub,
+                         "gobj_subscribe_event %s: __rename_event_name__ '%s' is not a "
+                         "known event",
                          gobj_event_name(ev), json_is_string(rn) ? json_string_value(rn) : "?");
             rc = GOBJ_EINVAL;
             goto out;
@@ -217,7 +218,7 @@ static bool filter_matches(const json_t *filter, const json_t *kw)
 {
     const char *key;
     json_t *want;
-    json_object_foreach((json_t *)filter, key, want) {
+    json_object_foreach ((json_t *)filter, key, want) {
         json_t *have = json_object_get(kw, key);
         if (!have || !json_equal(have, want))
             return false;
@@ -306,7 +307,7 @@ int gobj_publish_event(gobj_t *pub, gobj_event_t ev, json_t *kw)
 
 void pubsub__publish_state_change(gobj_t *g, int16_t previous, int16_t current)
 {
-    json_t *kw = json_pack("{s:s, s:s}", "previous", g->gc->states[previous].name->name,
-                           "current", g->gc->states[current].name->name);
+    json_t *kw = json_pack("{s:s, s:s}", "previous", g->gc->states[previous].name->name, "current",
+                           g->gc->states[current].name->name);
     gobj_publish_event(g, EV_STATE_CHANGED, kw);
 }

@@ -136,8 +136,9 @@ static int parse_levels(const char *s, unsigned *out, const char *spec)
          tok = strtok_r(NULL, ",", &save)) {
         unsigned bit = gobj_trace_level_from_name(tok);
         if (!bit) {
-            gobj__errorf(NULL, "--trace '%s': unknown trace level '%s' (known: machine, "
-                               "traffic, subscriptions, lifecycle, all)",
+            gobj__errorf(NULL,
+                         "--trace '%s': unknown trace level '%s' (known: machine, "
+                         "traffic, subscriptions, lifecycle, all)",
                          spec, tok);
             return GOBJ_EINVAL;
         }
@@ -202,15 +203,14 @@ void trace__machine(const gobj_t *g, gobj_event_t ev, const struct gc_row *row, 
     const char *state = gc->states[g->state].name->name;
     const char *next = row->next != GOBJ_NO_STATE ? gc->states[row->next].name->name : state;
     char msg[512];
-    snprintf(msg, sizeof msg, "%*s%s -%s-> %s", (int)(depth > 1 ? 2 * (depth - 1) : 0), "",
-             state, ev->name, next);
-    gobj_log(GOBJ_LOG_TRACE, g, msg, "trace", json_string("machine"), "state",
-             json_string(state), "event", json_string(ev->name), "action",
+    snprintf(msg, sizeof msg, "%*s%s -%s-> %s", (int)(depth > 1 ? 2 * (depth - 1) : 0), "", state,
+             ev->name, next);
+    gobj_log(GOBJ_LOG_TRACE, g, msg, "trace", json_string("machine"), "state", json_string(state),
+             "event", json_string(ev->name), "action",
              row->action ? json_string(row->action_name ? row->action_name : "(unnamed)")
                          : json_null(),
              "next", json_string(next), "handled_in",
-             json_string(gc->states[row->state].name->name), "depth", json_integer(depth),
-             NULL);
+             json_string(gc->states[row->state].name->name), "depth", json_integer(depth), NULL);
 }
 
 void trace__hook(const gobj_t *g, const char *kind, int16_t state)
@@ -220,8 +220,8 @@ void trace__hook(const gobj_t *g, const char *kind, int16_t state)
     const char *name = g->gc->states[state].name->name;
     char msg[256];
     snprintf(msg, sizeof msg, "%s %s", kind, name);
-    gobj_log(GOBJ_LOG_TRACE, g, msg, "trace", json_string("machine"), "state",
-             json_string(name), "depth", json_integer(gobj__depth), NULL);
+    gobj_log(GOBJ_LOG_TRACE, g, msg, "trace", json_string("machine"), "state", json_string(name),
+             "depth", json_integer(gobj__depth), NULL);
 }
 
 void trace__lifecycle(const gobj_t *g, const char *what)

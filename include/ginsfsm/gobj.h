@@ -33,7 +33,7 @@ extern "C" {
 #define GINSFSM_VERSION_MAJOR 0
 #define GINSFSM_VERSION_MINOR 1
 #define GINSFSM_VERSION_MICRO 0
-#define GINSFSM_VERSION "0.1.0"
+#define GINSFSM_VERSION       "0.1.0"
 
 /* Returns: the library's version string (borrowed, static). */
 const char *gobj_version(void);
@@ -42,6 +42,7 @@ const char *gobj_version(void);
  *  Errors
  *--------------------------------------------------------------------------*/
 /* X(name, value, text).  Values stay clear of -errno (errno < 4096 on Linux). */
+// clang-format off
 #define GOBJ_ERRORS(X)                                                        \
     X(GOBJ_EINVAL,      -10001, "invalid argument")                           \
     X(GOBJ_ENOMEM,      -10002, "out of memory")                              \
@@ -57,12 +58,13 @@ const char *gobj_version(void);
     X(GOBJ_ECONFIG,     -10012, "invalid configuration")                      \
     X(GOBJ_ERANGE,      -10013, "value out of range")                         \
     X(GOBJ_ETIMEDOUT,   -10014, "timed out")
+// clang-format on
 
 enum gobj_error {
+    GOBJ_OK = 0,
 #define GOBJ__ERR_ENUM(name, value, text) name = value,
     GOBJ_ERRORS(GOBJ__ERR_ENUM)
 #undef GOBJ__ERR_ENUM
-    GOBJ_OK = 0
 };
 
 /* Returns: a static description of a GOBJ_E* code or of a negated errno. */
@@ -85,8 +87,8 @@ const char *gobj_err_name(int err);
  * EV_TICK is then an address constant, usable in static tables.
  */
 struct gobj_name_s {
-    const char *name;   /* the text, e.g. "EV_TICK" */
-    uint32_t id;        /* set by the library; 0 until first registered */
+    const char *name; /* the text, e.g. "EV_TICK" */
+    uint32_t id;      /* set by the library; 0 until first registered */
 };
 typedef struct gobj_name_s *gobj_event_t;
 typedef struct gobj_name_s *gobj_state_t;
@@ -110,8 +112,8 @@ gobj_event_t gobj_event_find(const char *name);
 /*--------------------------------------------------------------------------*
  *  GClass definition
  *--------------------------------------------------------------------------*/
-typedef struct gobj gobj_t;        /* opaque instance */
-typedef struct gclass gclass_t;    /* opaque, registered class */
+typedef struct gobj gobj_t;     /* opaque instance */
+typedef struct gclass gclass_t; /* opaque, registered class */
 
 /* An action.  kw is borrowed: the dispatcher releases it after the action
  * returns (json_incref it to keep it).  kw may be NULL.  src may be NULL.
@@ -131,7 +133,10 @@ typedef struct gobj_row {
     gobj_state_t next_state;
     const char *action_name;
 } gobj_row_t;
-#define GOBJ_ROW(ev, ac, next) { (ev), (ac), (next), #ac }
+#define GOBJ_ROW(ev, ac, next)  \
+    {                           \
+        (ev), (ac), (next), #ac \
+    }
 
 /* One state; tables end with an entry whose state is NULL.  The first state
  * is the initial one.  Setting any of parent / initial / on_entry / on_exit in
@@ -139,80 +144,88 @@ typedef struct gobj_row {
 typedef struct gobj_state_def {
     gobj_state_t state;
     const gobj_row_t *rows;
-    gobj_state_t parent;     /* superstate, NULL = top level */
-    gobj_state_t initial;    /* required iff other states name this as parent */
+    gobj_state_t parent;  /* superstate, NULL = top level */
+    gobj_state_t initial; /* required iff other states name this as parent */
     gobj_hook_fn on_entry;
     gobj_hook_fn on_exit;
 } gobj_state_def_t;
 /* A flat state, complete for -Wextra's missing-field-initializers. */
-#define GOBJ_STATE(st, rows) { (st), (rows), NULL, NULL, NULL, NULL }
+#define GOBJ_STATE(st, rows)                 \
+    {                                        \
+        (st), (rows), NULL, NULL, NULL, NULL \
+    }
 
 /* Event table entry; the table ends with an entry whose event is NULL. */
 enum {
-    GOBJ_EV_IN  = 0x01,   /* accepted by the machine (must be handled somewhere) */
-    GOBJ_EV_OUT = 0x02,   /* published or sent out by this gclass */
+    GOBJ_EV_IN = 0x01,  /* accepted by the machine (must be handled somewhere) */
+    GOBJ_EV_OUT = 0x02, /* published or sent out by this gclass */
 };
 typedef struct gobj_event_def {
     gobj_event_t event;
     unsigned flags;
-    const char *kw_doc;   /* one line: the kw layout, e.g. "{data: string}" */
+    const char *kw_doc; /* one line: the kw layout, e.g. "{data: string}" */
 } gobj_event_def_t;
 
 /* Attributes. */
 typedef enum {
-    GOBJ_ATTR_BOOL = 1,   /* field: bool */
-    GOBJ_ATTR_INT,        /* field: int64_t */
-    GOBJ_ATTR_REAL,       /* field: double */
-    GOBJ_ATTR_STRING,     /* field: char * (owned by the gobj; NULL when JSON null) */
-    GOBJ_ATTR_JSON,       /* field: json_t * (owned reference; never NULL) */
+    GOBJ_ATTR_BOOL = 1, /* field: bool */
+    GOBJ_ATTR_INT,      /* field: int64_t */
+    GOBJ_ATTR_REAL,     /* field: double */
+    GOBJ_ATTR_STRING,   /* field: char * (owned by the gobj; NULL when JSON null) */
+    GOBJ_ATTR_JSON,     /* field: json_t * (owned reference; never NULL) */
 } gobj_attr_type_t;
 
 enum {
-    GOBJ_RD       = 0x01, /* readable through the API */
-    GOBJ_WR       = 0x02, /* writable at run time (implies readable) */
+    GOBJ_RD = 0x01,       /* readable through the API */
+    GOBJ_WR = 0x02,       /* writable at run time (implies readable) */
     GOBJ_REQUIRED = 0x04, /* must be given at create */
-    GOBJ_STATS    = 0x08, /* a statistic: read-only, returned by gobj_stats() */
+    GOBJ_STATS = 0x08,    /* a statistic: read-only, returned by gobj_stats() */
     GOBJ_VOLATILE = 0x10, /* run-time state: not configurable, readable */
 };
 
 typedef struct gobj_attr {
     const char *name;
     gobj_attr_type_t type;
-    const char *default_json;  /* JSON text, e.g. "0", "true", "\"x\"", "{}"; NULL = type's zero */
+    const char *default_json; /* JSON text, e.g. "0", "true", "\"x\"", "{}"; NULL = type's zero */
     unsigned flags;
-    size_t offset;             /* offsetof(private struct, field) */
-    size_t size;               /* sizeof the field, checked against the type */
-    const char *description;   /* one line */
+    size_t offset;           /* offsetof(private struct, field) */
+    size_t size;             /* sizeof the field, checked against the type */
+    const char *description; /* one line */
 } gobj_attr_t;
 
 #define GOBJ__FIELD_SIZE(T, f) sizeof(((T *)0)->f)
-#define GOBJ_ATTR(name, type, T, field, def, flags, desc) \
-    { (name), (type), (def), (flags), offsetof(T, field), GOBJ__FIELD_SIZE(T, field), (desc) }
-#define GOBJ_ATTR_END { NULL, 0, NULL, 0, 0, 0, NULL }
+#define GOBJ_ATTR(name, type, T, field, def, flags, desc)                                      \
+    {                                                                                          \
+        (name), (type), (def), (flags), offsetof(T, field), GOBJ__FIELD_SIZE(T, field), (desc) \
+    }
+#define GOBJ_ATTR_END                \
+    {                                \
+        NULL, 0, NULL, 0, 0, 0, NULL \
+    }
 
 /* Methods; every member is optional. */
 typedef struct gobj_methods {
     /* Attributes are set; < 0 fails the create (mt_destroy is still called,
      * so it must cope with a half-initialised private struct: it starts
      * zeroed). */
-    int  (*mt_create)(gobj_t *gobj);
-    int  (*mt_start)(gobj_t *gobj);       /* < 0 fails the start */
-    int  (*mt_stop)(gobj_t *gobj);
-    void (*mt_destroy)(gobj_t *gobj);     /* release what mt_create/mt_start acquired */
+    int (*mt_create)(gobj_t *gobj);
+    int (*mt_start)(gobj_t *gobj); /* < 0 fails the start */
+    int (*mt_stop)(gobj_t *gobj);
+    void (*mt_destroy)(gobj_t *gobj); /* release what mt_create/mt_start acquired */
     /* After an attribute was written at run time (not at create). */
     void (*mt_writing)(gobj_t *gobj, const char *attr);
     /* Gets events that no state accepts instead of the refusal; kw borrowed. */
-    int  (*mt_inject_event)(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+    int (*mt_inject_event)(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
 } gobj_methods_t;
 
 typedef struct gclass_def {
-    const char *name;                  /* "GSock" */
-    const char *description;           /* one line */
+    const char *name;        /* "GSock" */
+    const char *description; /* one line */
     const gobj_state_def_t *states;
     const gobj_event_def_t *events;
-    const gobj_attr_t *attrs;          /* may be NULL */
+    const gobj_attr_t *attrs; /* may be NULL */
     gobj_methods_t methods;
-    size_t priv_size;                  /* size of the private struct */
+    size_t priv_size; /* size of the private struct */
 } gclass_def_t;
 
 /* Compile and register a gclass.  def and every table it points to must
@@ -228,7 +241,7 @@ bool gclass_is_hierarchical(const gclass_t *gc);
 void gclass_foreach(void (*fn)(gclass_t *gc, void *user), void *user);
 /* Returns: the attribute description or NULL. */
 const gobj_attr_t *gclass_find_attr(const gclass_t *gc, const char *name);
-const gobj_attr_t *gclass_attrs(const gclass_t *gc);  /* terminated table */
+const gobj_attr_t *gclass_attrs(const gclass_t *gc); /* terminated table */
 const gclass_def_t *gclass_def(const gclass_t *gc);
 /* Forget every gclass and interned name (for tests and clean exits).
  * Refused with GOBJ_ESTATE while any gobj lives. */
@@ -267,7 +280,7 @@ bool gobj_is_running(const gobj_t *gobj);
 bool gobj_is_destroying(const gobj_t *gobj);
 /* Returns: borrowed strings, valid while the gobj lives. */
 const char *gobj_name(const gobj_t *gobj);
-const char *gobj_full_name(const gobj_t *gobj);   /* "echo.server.clisrv_3" */
+const char *gobj_full_name(const gobj_t *gobj); /* "echo.server.clisrv_3" */
 gclass_t *gobj_gclass(const gobj_t *gobj);
 const char *gobj_gclass_name(const gobj_t *gobj);
 gobj_t *gobj_parent(const gobj_t *gobj);
@@ -340,7 +353,7 @@ void gobj_set_post_notify(void (*fn)(void *user), void *user);
 bool gobj_has_input_event(const gobj_t *gobj, gobj_event_t ev);
 
 /* State. */
-gobj_state_t gobj_current_state(const gobj_t *gobj);      /* the leaf */
+gobj_state_t gobj_current_state(const gobj_t *gobj);          /* the leaf */
 bool gobj_in_this_state(const gobj_t *gobj, gobj_state_t st); /* exact */
 bool gobj_is_in_state(const gobj_t *gobj, gobj_state_t st);   /* leaf or ancestor */
 /* Flat: sets the state now (publishing EV_STATE_CHANGED if it changed).

@@ -28,7 +28,7 @@ typedef enum {
     GOBJ_LOG_WARN,
     GOBJ_LOG_INFO,
     GOBJ_LOG_DEBUG,
-    GOBJ_LOG_TRACE,   /* trace records: shown whenever their trace level is on */
+    GOBJ_LOG_TRACE, /* trace records: shown whenever their trace level is on */
 } gobj_log_level_t;
 
 typedef enum {
@@ -75,10 +75,10 @@ void gobj_logf(gobj_log_level_t level, const gobj_t *gobj, const char *fmt, ...)
  *  Trace levels
  *--------------------------------------------------------------------------*/
 enum {
-    GOBJ_TRACE_MACHINE       = 0x01, /* each dispatch: gobj, state, event, action, next, depth */
-    GOBJ_TRACE_TRAFFIC       = 0x02, /* hexdump of rx/tx */
+    GOBJ_TRACE_MACHINE = 0x01,       /* each dispatch: gobj, state, event, action, next, depth */
+    GOBJ_TRACE_TRAFFIC = 0x02,       /* hexdump of rx/tx */
     GOBJ_TRACE_SUBSCRIPTIONS = 0x04, /* subscribe, unsubscribe, publish */
-    GOBJ_TRACE_LIFECYCLE     = 0x08, /* create, start, stop, destroy */
+    GOBJ_TRACE_LIFECYCLE = 0x08,     /* create, start, stop, destroy */
 };
 /* Parse "machine", "traffic", "subscriptions", "lifecycle" (or "all").
  * Returns: the bit, or 0 for an unknown name. */

@@ -25,6 +25,7 @@
 #endif
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -1415,6 +1416,48 @@ static void on_signal(int signo, void *user)
     gobj_loop_timer_start(ctx->drain, APP_DRAIN_POLL_MSEC, true);
 }
 
+/* SIGUSR1: one info record "stats" that shows what the process holds now:
+ * live gobjs, queued posts, open descriptors, and the statistics of the
+ * gobjs of the tree (at most APP_STATS_MAX of them, depth first). */
+#define APP_STATS_MAX 64
+
+static void collect_stats(const gobj_t *gobj, json_t *out)
+{
+    if (json_object_size(out) >= APP_STATS_MAX)
+        return;
+    json_t *st = gobj_stats(gobj);
+    if (st && json_object_size(st) > 0)
+        json_object_set_new(out, gobj_full_name(gobj), st);
+    else
+        json_decref(st);
+    for (gobj_t *c = gobj_first_child(gobj); c; c = gobj_next_child(c))
+        collect_stats(c, out);
+}
+
+static json_int_t open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    json_int_t n = 0;
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ".", ".." and the directory's own descriptor */
+}
+
+static void on_stats_signal(int signo, void *user)
+{
+    (void)signo;
+    app_ctx_t *ctx = user;
+    json_t *stats = json_object();
+    if (ctx->root)
+        collect_stats(ctx->root, stats);
+    gobj_log(GOBJ_LOG_INFO, NULL, "stats", "gobjs", json_integer((json_int_t)gobj_live_count()),
+             "posted", json_integer((json_int_t)gobj_posted_count()), "fds",
+             json_integer(open_fds()), "stats", stats, NULL);
+}
+
 static void apply_log_settings(const app_ctx_t *ctx)
 {
     json_t *log = json_object_get(ctx->cfg, "log");
@@ -1462,8 +1505,9 @@ static int run(app_ctx_t *ctx)
     ctx->deadline = gobj_loop_timer_new(on_shutdown_deadline, ctx);
     ctx->drain = gobj_loop_timer_new(on_drain_poll, ctx);
     if (gobj_loop_on_signal(SIGINT, on_signal, ctx) < 0 ||
-        gobj_loop_on_signal(SIGTERM, on_signal, ctx) < 0) {
-        gobj_log(GOBJ_LOG_ERROR, NULL, "cannot handle SIGINT and SIGTERM", NULL);
+        gobj_loop_on_signal(SIGTERM, on_signal, ctx) < 0 ||
+        gobj_loop_on_signal(SIGUSR1, on_stats_signal, ctx) < 0) {
+        gobj_log(GOBJ_LOG_ERROR, NULL, "cannot handle SIGINT, SIGTERM and SIGUSR1", NULL);
         goto out;
     }
 
@@ -1486,6 +1530,7 @@ out:
     }
     gobj_loop_on_signal(SIGINT, NULL, NULL);
     gobj_loop_on_signal(SIGTERM, NULL, NULL);
+    gobj_loop_on_signal(SIGUSR1, NULL, NULL);
     if (ctx->deadline)
         gobj_loop_timer_free(ctx->deadline);
     if (ctx->drain)

@@ -30,6 +30,10 @@ static volatile long sink;
 
 static int ac_count(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
+    (void)gobj;
+    (void)ev;
+    (void)kw;
+    (void)src;
     sink++;
     return 0;
 }

@@ -6,12 +6,13 @@ libginsfsm_la_SOURCES += \
 	gobjs/c_timer.c \
 	gobjs/builtins.c
 
-nobase_include_HEADERS += include/ginsfsm/loop.h include/ginsfsm/gobjs.h
+ginsfsminclude_HEADERS += include/ginsfsm/loop.h include/ginsfsm/gobjs.h
 
 check_PROGRAMS += tests/unit/test_loop
 UNIT_TESTS += tests/unit/test_loop
 TESTS += tests/unit/test_loop
 tests_unit_test_loop_SOURCES = tests/unit/test_loop.c tests/unit/testlib.h
+tests_unit_test_loop_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_loop_LDADD = $(TESTLIBS)
 tests_unit_test_loop_LDFLAGS = $(TESTLINKFLAGS)
 
@@ -19,6 +20,7 @@ check_PROGRAMS += tests/unit/test_timer
 UNIT_TESTS += tests/unit/test_timer
 TESTS += tests/unit/test_timer
 tests_unit_test_timer_SOURCES = tests/unit/test_timer.c tests/unit/testlib.h
+tests_unit_test_timer_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_timer_LDADD = $(TESTLIBS)
 tests_unit_test_timer_LDFLAGS = $(TESTLINKFLAGS)
 

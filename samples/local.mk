@@ -1,7 +1,7 @@
 ## samples: the application runner (it is part of the library but has its
 ## home here with gserve, its first user), gserve and the sample gclasses.
 libginsfsm_la_SOURCES += lib/app.c
-nobase_include_HEADERS += include/ginsfsm/app.h
+ginsfsminclude_HEADERS += include/ginsfsm/app.h
 
 bin_PROGRAMS += samples/gserve
 samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h

@@ -48,6 +48,9 @@ static int mt_create(gobj_t *gobj)
 /* Actions: the kw is borrowed, the return value goes back to the sender. */
 static int ac_toggle(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
+    (void)ev;
+    (void)kw;
+    (void)src;
     blinker_t *priv = gobj_priv(gobj);
     priv->blinks++;
     printf("%s is %s\n", gobj_full_name(gobj),

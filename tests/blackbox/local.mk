@@ -19,6 +19,7 @@ EXTRA_DIST += tests/blackbox/lib.sh
 check_PROGRAMS += tests/blackbox/gapp_probe
 tests_blackbox_gapp_probe_SOURCES = tests/blackbox/gapp_probe.c \
 	samples/c_ticker.c samples/c_ticker.h
+tests_blackbox_gapp_probe_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_blackbox_gapp_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/samples
 tests_blackbox_gapp_probe_LDADD = $(TESTLIBS)
 tests_blackbox_gapp_probe_LDFLAGS = $(TESTLINKFLAGS)

@@ -10,21 +10,26 @@ TESTS += tests/unit/test_pubsub tests/unit/test_attrs tests/unit/test_lifecycle 
 	tests/unit/test_post tests/unit/test_errors
 
 tests_unit_test_pubsub_SOURCES = tests/unit/test_pubsub.c tests/unit/testlib.h
+tests_unit_test_pubsub_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_pubsub_LDADD = $(TESTLIBS)
 tests_unit_test_pubsub_LDFLAGS = $(TESTLINKFLAGS)
 
 tests_unit_test_attrs_SOURCES = tests/unit/test_attrs.c tests/unit/testlib.h
+tests_unit_test_attrs_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_attrs_LDADD = $(TESTLIBS)
 tests_unit_test_attrs_LDFLAGS = $(TESTLINKFLAGS)
 
 tests_unit_test_lifecycle_SOURCES = tests/unit/test_lifecycle.c tests/unit/testlib.h
+tests_unit_test_lifecycle_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_lifecycle_LDADD = $(TESTLIBS)
 tests_unit_test_lifecycle_LDFLAGS = $(TESTLINKFLAGS)
 
 tests_unit_test_post_SOURCES = tests/unit/test_post.c tests/unit/testlib.h
+tests_unit_test_post_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_post_LDADD = $(TESTLIBS)
 tests_unit_test_post_LDFLAGS = $(TESTLINKFLAGS)
 
 tests_unit_test_errors_SOURCES = tests/unit/test_errors.c tests/unit/testlib.h
+tests_unit_test_errors_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_errors_LDADD = $(TESTLIBS)
 tests_unit_test_errors_LDFLAGS = $(TESTLINKFLAGS)

@@ -6,13 +6,16 @@ UNIT_TESTS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registrati
 TESTS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registration
 
 tests_unit_test_fsm_SOURCES = tests/unit/test_fsm.c tests/unit/testlib.h
+tests_unit_test_fsm_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_fsm_LDADD = $(TESTLIBS)
 tests_unit_test_fsm_LDFLAGS = $(TESTLINKFLAGS)
 
 tests_unit_test_hsm_SOURCES = tests/unit/test_hsm.c tests/unit/testlib.h
+tests_unit_test_hsm_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_hsm_LDADD = $(TESTLIBS)
 tests_unit_test_hsm_LDFLAGS = $(TESTLINKFLAGS)
 
 tests_unit_test_registration_SOURCES = tests/unit/test_registration.c tests/unit/testlib.h
+tests_unit_test_registration_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_registration_LDADD = $(TESTLIBS)
 tests_unit_test_registration_LDFLAGS = $(TESTLINKFLAGS)

@@ -1,0 +1,1 @@
+## tests/blackbox/sock.mk: black-box tests of the echo server (fragment of the top Makefile.am).

@@ -288,8 +288,8 @@ static int ac_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
  *           |                                                   v
  *       ST_IDLE                                             ST_ARMED --.
  *           ^                                                   |      | EV_TIMER_TIMEOUT
- * (periodic): |   EV_STOP_TIMER, gobj_stop,                       |      | publish EV_TIMER_TIMEOUT
- *           |   EV_TIMER_TIMEOUT (one-shot): publish EV_TIMER_TIMEOUT,      |<-----'
+ *           |   EV_STOP_TIMER, gobj_stop,                       |      | (periodic): publish
+ *           |   EV_TIMER_TIMEOUT (one-shot): publish it,        |<-----'
  *           |   EV_SET_TIMER / msec written (msec <= 0)         |
  *           '---------------------------------------------------'
  *
@@ -299,17 +299,17 @@ static int ac_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
  */
 /* clang-format off */
 static const gobj_row_t st_idle[] = {
-    /*       event          action         next state */
-    GOBJ_ROW(EV_SET_TIMER,  ac_set_timer,  NULL),      /* ST_ARMED if running and msec > 0 */
-    GOBJ_ROW(EV_STOP_TIMER, ac_stop_timer, NULL),
+    /*       event             action         next state */
+    GOBJ_ROW(EV_SET_TIMER,     ac_set_timer,  NULL),    /* ST_ARMED if running and msec > 0 */
+    GOBJ_ROW(EV_STOP_TIMER,    ac_stop_timer, NULL),
     {NULL, NULL, NULL, NULL},
 };
 
 static const gobj_row_t st_armed[] = {
-    /*       event          action         next state */
-    GOBJ_ROW(EV_SET_TIMER,  ac_set_timer,  NULL),      /* ST_IDLE if msec <= 0 */
-    GOBJ_ROW(EV_STOP_TIMER, ac_stop_timer, ST_IDLE),
-    GOBJ_ROW(EV_TIMER_TIMEOUT,    ac_timeout,    NULL),      /* ST_IDLE if one-shot */
+    /*       event             action         next state */
+    GOBJ_ROW(EV_SET_TIMER,     ac_set_timer,  NULL),    /* ST_IDLE if msec <= 0 */
+    GOBJ_ROW(EV_STOP_TIMER,    ac_stop_timer, ST_IDLE),
+    GOBJ_ROW(EV_TIMER_TIMEOUT, ac_timeout,    NULL),    /* ST_IDLE if one-shot */
     {NULL, NULL, NULL, NULL},
 };
 /* clang-format on */

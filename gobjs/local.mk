@@ -24,4 +24,4 @@ tests_unit_test_timer_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_timer_LDADD = $(TESTLIBS)
 tests_unit_test_timer_LDFLAGS = $(TESTLINKFLAGS)
 
-EXTRA_DIST += doc/gclasses/GTimer.md
+

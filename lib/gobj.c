@@ -335,8 +335,11 @@ static gobj_t *create(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent
         }
     }
     fsm__init_state(g);
-    if (g->flags & GOBJ_F_DESTROYED)
+    if (g->flags & GOBJ_F_DESTROYED) {
+        gobj__errorf(NULL, "gobj_create %s (%s): destroyed while entering its initial state",
+                     name ? name : "", gc->name);
         return NULL;
+    }
     if (GOBJ_UNLIKELY(gobj__trace_any))
         trace__lifecycle(g, "created");
     return g;
@@ -367,8 +370,11 @@ int gobj_start(gobj_t *g)
         rc = g->gc->def->methods.mt_start(g);
         gobj__leave();
     }
-    if (rc < 0)
+    if (rc < 0) {
+        gobj__errorf(g, "gobj %s (%s): start failed: %s", g->full_name, g->gc->name,
+                     gobj_strerror(rc));
         return rc;
+    }
     if (!gobj__alive(g))
         return GOBJ_EDESTROYED;
     g->flags |= GOBJ_F_RUNNING;
@@ -416,7 +422,8 @@ int gobj_start_tree(gobj_t *g)
     for (gobj_t *c = g->first_child; c; c = c->next_sibling) {
         rc = gobj_start_tree(c);
         if (rc < 0) {
-            gobj__errorf(c, "gobj_start_tree %s: %s", c->full_name, gobj_strerror(rc));
+            /* gobj_start logged the failure where it happened; undo the
+             * siblings started before it, and this gobj. */
             for (gobj_t *d = g->first_child; d && d != c; d = d->next_sibling)
                 gobj_stop_tree(d);
             if (!was_running)
@@ -463,11 +470,11 @@ static void destroy_now(gobj_t *g)
         unlink_child(c);
         destroy_now(c);
     }
-    if (GOBJ_UNLIKELY(gobj__trace_any))
-        trace__lifecycle(g, "destroyed");
     stop(g, true);
     if ((g->flags & GOBJ_F_CREATED) && g->gc->def->methods.mt_destroy)
         g->gc->def->methods.mt_destroy(g);
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__lifecycle(g, "destroyed");
     /* A method may have created children or subscriptions while dying. */
     while (g->first_child) {
         gobj_t *c = g->first_child;

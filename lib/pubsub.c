@@ -32,9 +32,12 @@ struct sub {
     struct sub *sub_prev, *sub_next;
 };
 
+/* EV_STATE_CHANGED goes only to those who ask for it by name: a
+ * subscription to "every output event" (ev NULL) means the gclass's declared
+ * outputs, and its subscriber need not handle state changes. */
 static bool gets_state_changes(const struct sub *s)
 {
-    return !s->ev || s->ev == EV_STATE_CHANGED;
+    return s->ev == EV_STATE_CHANGED;
 }
 
 static void sub_free(struct sub *s)
@@ -262,7 +265,7 @@ int gobj_publish_event(gobj_t *pub, gobj_event_t ev, json_t *kw)
     struct sub **snap = stack;
     size_t n = 0, cap = 16;
     for (struct sub *s = pub->pub_head; s; s = s->pub_next) {
-        if (s->ev && s->ev != ev)
+        if (s->ev ? s->ev != ev : ev == EV_STATE_CHANGED)
             continue;
         if (n == cap) {
             size_t ncap = cap * 2;

@@ -1,5 +1,5 @@
 /*
- * c_ticker.c - Ticker: counts the EV_TIMEOUTs of its GTimer children and logs
+ * c_ticker.c - Ticker: counts the EV_TIMER_TIMEOUTs of its GTimer children and logs
  * each one as an info record "tick" {count}.
  *
  * It is gserve's built-in configuration (samples/ticker.json): a Ticker with
@@ -77,7 +77,7 @@ static const gobj_event_def_t ticker_events[] = {
  *--------------------------------------------------------------------------*/
 static const gclass_def_t ticker_def = {
     .name = GCLASS_TICKER_NAME,
-    .description = "counts the EV_TIMEOUTs of its GTimer children and logs each tick",
+    .description = "counts the EV_TIMER_TIMEOUTs of its GTimer children and logs each tick",
     .states = ticker_states,
     .events = ticker_events,
     .attrs = ticker_attrs,

@@ -321,7 +321,8 @@ int gobj_write_int(gobj_t *gobj, const char *name, int64_t value);
 int gobj_write_str(gobj_t *gobj, const char *name, const char *value);
 
 /* Values applied to gobjs created from now on, by key "GClass.attr" (every
- * gobj of that gclass) or "fullname.attr" / "name.attr" (one gobj).
+ * gobj of that gclass), "full.name.attr" (that gobj) or "name.attr" (every
+ * gobj with that short name).
  * Precedence at create: default < "GClass.attr" < kw < "name.attr".
  * global: stolen (a JSON object, or NULL to clear).  Returns: 0 or GOBJ_EINVAL. */
 int gobj_set_global_attrs(json_t *global);
@@ -365,7 +366,9 @@ bool gobj_change_state(gobj_t *gobj, gobj_state_t st);
 /*--------------------------------------------------------------------------*
  *  Publish / subscribe
  *--------------------------------------------------------------------------*/
-/* Subscribe subscriber to ev (NULL = every output event) of publisher.
+/* Subscribe subscriber to ev of publisher; ev NULL = every output event the
+ * publisher's gclass declares (not EV_STATE_CHANGED, which is subscribed by
+ * name).
  * kw: stolen; options (all optional):
  *   "__rename_event_name__": "EV_OTHER"  deliver under this name, with
  *                                        "original_event_name" added to a copy of kw
@@ -377,8 +380,8 @@ bool gobj_change_state(gobj_t *gobj, gobj_state_t st);
  * GOBJ_ENOEVENT (publisher does not output ev), GOBJ_EEXIST (same triple). */
 int gobj_subscribe_event(gobj_t *publisher, gobj_event_t ev, json_t *kw, gobj_t *subscriber);
 /* kw: stolen; {"__force__": true} also removes hard subscriptions.
- * Returns: 0, GOBJ_EACCES (only hard subscriptions matched: kept), or
- * GOBJ_ENOENT (no such subscription). */
+ * Returns: 0, GOBJ_EACCES (only hard subscriptions matched: kept),
+ * GOBJ_ENOENT (no such subscription) or GOBJ_EINVAL (NULL gobj). */
 int gobj_unsubscribe_event(gobj_t *publisher, gobj_event_t ev, json_t *kw, gobj_t *subscriber);
 /* Deliver ev to every matching subscriber in subscription order.
  * kw: stolen; each subscriber gets it borrowed (read-only, shared).

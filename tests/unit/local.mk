@@ -7,6 +7,11 @@ EXTRA_DIST += tests/unit/testlib.h
 dist_check_SCRIPTS += tests/check_exports.sh
 TESTS += tests/check_exports.sh
 
+## The docs match the code: a card and a current diagram for every gclass,
+## and the manual's example is doc/example/blink.c.
+dist_check_SCRIPTS += tests/check_docs.sh
+TESTS += tests/check_docs.sh
+
 ## The manual's complete example program is built and run as a test.
 check_PROGRAMS += doc/example/blink
 TESTS += doc/example/blink

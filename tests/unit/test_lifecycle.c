@@ -251,6 +251,8 @@ static void case_create_fails(void)
     gobj_t *x = gobj_create("x", g_gc, json_pack("{s:b}", "fail_create", 1), p);
     T_ASSERT(x == NULL);
     T_EQ_INT(trace_count("create:x"), 1);
+    /* mt_destroy still runs, so that it can release what mt_create took. */
+    T_EQ_INT(trace_count("destroy:x"), 1);
     T_EQ_INT(gobj_live_count(), live);
     T_EQ_INT(t_json_live, json_before);
     T_EQ_INT(gobj_child_count(p), 0);

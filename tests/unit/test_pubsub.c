@@ -578,6 +578,15 @@ static void case_state_changed(void)
     T_EQ_STR(sp(s1)->previous, "ST_PUB_TWO");
     T_EQ_STR(sp(s1)->current, "ST_PUB_ONE");
 
+    /* A subscription to every output event does not include state changes:
+     * they go only to those who name EV_STATE_CHANGED. */
+    gobj_t *s3 = mk(g_sub_gc, "s3", root);
+    REQUIRE(s3);
+    T_EQ_INT(gobj_subscribe_event(pub, NULL, NULL, s3), 0);
+    T_ASSERT(gobj_change_state(pub, ST_PUB_TWO));
+    T_EQ_INT(sp(s1)->received, 3);
+    T_EQ_INT(sp(s3)->received, 0);
+
     gobj_destroy(root);
 }
 

@@ -1355,7 +1355,8 @@ static int create_node(app_ctx_t *ctx, json_t *node, gobj_t *parent)
 
 static int tree_running(const gobj_t *gobj)
 {
-    if (gobj_is_running(gobj))
+    /* A stopping gobj (a connection flushing its output) is still at work. */
+    if (gobj_is_running(gobj) || gobj_is_stopping(gobj))
         return 1;
     for (gobj_t *c = gobj_first_child(gobj); c; c = gobj_next_child(c))
         if (tree_running(c))

@@ -37,6 +37,20 @@ bool gobj_is_running(const gobj_t *g)
     return g && (g->flags & GOBJ_F_RUNNING);
 }
 
+bool gobj_is_stopping(const gobj_t *g)
+{
+    return g && (g->flags & GOBJ_F_STOPPING);
+}
+
+void gobj_stopped(gobj_t *g)
+{
+    if (!g || !(g->flags & GOBJ_F_STOPPING))
+        return;
+    g->flags &= ~(unsigned)GOBJ_F_STOPPING;
+    if (GOBJ_UNLIKELY(gobj__trace_any))
+        trace__lifecycle(g, "stopped");
+}
+
 bool gobj_is_destroying(const gobj_t *g)
 {
     return g && (g->flags & GOBJ_F_DESTROYED);
@@ -87,10 +101,81 @@ size_t gobj_child_count(const gobj_t *g)
     return g ? g->n_children : 0;
 }
 
+/*---------------------------------------------------------------------*
+ *  Index of named children
+ *---------------------------------------------------------------------*/
+#define CHILD_INDEX_MIN 16 /* below this many children a list walk is cheaper */
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static void index_insert(gobj_t *parent, gobj_t *c)
+{
+    uint32_t b = name_hash(c->name) & (parent->n_buckets - 1);
+    c->bucket_next = parent->child_buckets[b];
+    parent->child_buckets[b] = c;
+}
+
+/* (Re)build the index with room for the children there are now. */
+static void index_build(gobj_t *parent)
+{
+    uint32_t n = CHILD_INDEX_MIN;
+    while (n < parent->n_children)
+        n *= 2;
+    gobj_t **buckets = calloc(n, sizeof *buckets);
+    if (!buckets)
+        return; /* the list walk still works, only slower */
+    free(parent->child_buckets);
+    parent->child_buckets = buckets;
+    parent->n_buckets = n;
+    for (gobj_t *c = parent->first_child; c; c = c->next_sibling)
+        if (*c->name)
+            index_insert(parent, c);
+}
+
+static void index_add(gobj_t *parent, gobj_t *c)
+{
+    if (!parent->child_buckets) {
+        if (parent->n_children >= CHILD_INDEX_MIN)
+            index_build(parent);
+        return;
+    }
+    if (parent->n_children > 2 * (size_t)parent->n_buckets)
+        index_build(parent); /* includes c */
+    else if (*c->name)
+        index_insert(parent, c);
+}
+
+static void index_remove(gobj_t *parent, gobj_t *c)
+{
+    if (!parent->child_buckets || !*c->name)
+        return;
+    gobj_t **pp = &parent->child_buckets[name_hash(c->name) & (parent->n_buckets - 1)];
+    for (; *pp; pp = &(*pp)->bucket_next) {
+        if (*pp == c) {
+            *pp = c->bucket_next;
+            break;
+        }
+    }
+    c->bucket_next = NULL;
+}
+
 gobj_t *gobj_find_child(const gobj_t *g, const char *name)
 {
     if (!g || !name || !*name)
         return NULL;
+    if (g->child_buckets) {
+        gobj_t *c = g->child_buckets[name_hash(name) & (g->n_buckets - 1)];
+        for (; c; c = c->bucket_next)
+            if (strcmp(c->name, name) == 0)
+                return c;
+        return NULL;
+    }
     for (gobj_t *c = g->first_child; c; c = c->next_sibling)
         if (strcmp(c->name, name) == 0)
             return c;
@@ -196,8 +281,10 @@ static void link_child(gobj_t *parent, gobj_t *g)
     else
         *first = g;
     *last = g;
-    if (parent)
+    if (parent) {
         parent->n_children++;
+        index_add(parent, g);
+    }
 }
 
 static void unlink_child(gobj_t *g)
@@ -216,8 +303,10 @@ static void unlink_child(gobj_t *g)
     else
         *last = g->prev_sibling;
     g->prev_sibling = g->next_sibling = NULL;
-    if (p)
+    if (p) {
         p->n_children--;
+        index_remove(p, g);
+    }
 }
 
 /*---------------------------------------------------------------------*
@@ -248,6 +337,7 @@ static void gobj_free_memory(gobj_t *g)
 {
     attrs__free(g);
     fsm__drop_rtc(g);
+    free(g->child_buckets);
     free(g->priv);
     free(g->name);
     free(g->full_name);
@@ -364,6 +454,7 @@ int gobj_start(gobj_t *g)
         return g ? GOBJ_EDESTROYED : GOBJ_EINVAL;
     if (g->flags & GOBJ_F_RUNNING)
         return 0;
+    g->flags &= ~(unsigned)GOBJ_F_STOPPING;
     int rc = 0;
     if (g->gc->def->methods.mt_start) {
         gobj__enter();
@@ -371,8 +462,9 @@ int gobj_start(gobj_t *g)
         gobj__leave();
     }
     if (rc < 0) {
-        gobj__errorf(g, "gobj %s (%s): start failed: %s", g->full_name, g->gc->name,
-                     gobj_strerror(rc));
+        /* The gclass reports why (it knows: "cannot listen on host:port");
+         * this record is only for debugging, so one failure stays one error. */
+        gobj_log(GOBJ_LOG_DEBUG, g, "start failed", "error", json_string(gobj_strerror(rc)), NULL);
         return rc;
     }
     if (!gobj__alive(g))
@@ -396,9 +488,15 @@ static int stop(gobj_t *g, bool destroying)
         rc = g->gc->def->methods.mt_stop(g);
         gobj__leave();
     }
+    if (rc > 0 && !destroying && gobj__alive(g)) {
+        /* Still finishing (it calls gobj_stopped when done). */
+        g->flags |= GOBJ_F_STOPPING;
+        return 0;
+    }
+    g->flags &= ~(unsigned)GOBJ_F_STOPPING;
     if (GOBJ_UNLIKELY(gobj__trace_any))
         trace__lifecycle(g, "stopped");
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int gobj_stop(gobj_t *g)
@@ -406,6 +504,27 @@ int gobj_stop(gobj_t *g)
     if (!g)
         return GOBJ_EINVAL;
     return stop(g, false);
+}
+
+/* The children of g, in order, in *out (the stack buffer when they fit, a
+ * heap array otherwise).  A walk over a snapshot survives children that are
+ * destroyed (unlinked) while it runs.  Returns: their number, or 0. */
+static size_t snapshot_children(const gobj_t *g, gobj_t **stack, size_t n_stack, gobj_t ***out)
+{
+    gobj_t **v = stack;
+    if (g->n_children > n_stack) {
+        v = malloc(g->n_children * sizeof *v);
+        if (!v) {
+            gobj__errorf(g, "gobj %s: out of memory walking its children", g->full_name);
+            *out = NULL;
+            return 0;
+        }
+    }
+    size_t n = 0;
+    for (gobj_t *c = g->first_child; c; c = c->next_sibling)
+        v[n++] = c;
+    *out = v;
+    return n;
 }
 
 int gobj_start_tree(gobj_t *g)
@@ -416,21 +535,28 @@ int gobj_start_tree(gobj_t *g)
     int rc = gobj_start(g);
     if (rc < 0)
         return rc;
-    /* A child's start may create or destroy siblings: hold the walk with the
-     * depth counter so that nothing is freed under it. */
+    /* A child's start may create or destroy siblings: hold the depth so that
+     * nothing is freed under the walk, and walk a snapshot. */
     gobj__enter();
-    for (gobj_t *c = g->first_child; c; c = c->next_sibling) {
-        rc = gobj_start_tree(c);
+    gobj_t *stack[32], **v;
+    size_t n = snapshot_children(g, stack, 32, &v);
+    for (size_t i = 0; i < n; i++) {
+        if (!gobj__alive(v[i]))
+            continue;
+        rc = gobj_start_tree(v[i]);
         if (rc < 0) {
             /* gobj_start logged the failure where it happened; undo the
              * siblings started before it, and this gobj. */
-            for (gobj_t *d = g->first_child; d && d != c; d = d->next_sibling)
-                gobj_stop_tree(d);
+            for (size_t j = 0; j < i; j++)
+                if (gobj__alive(v[j]))
+                    gobj_stop_tree(v[j]);
             if (!was_running)
                 gobj_stop(g);
             break;
         }
     }
+    if (v != stack)
+        free(v);
     gobj__leave();
     return rc;
 }
@@ -439,9 +565,16 @@ int gobj_stop_tree(gobj_t *g)
 {
     if (!g)
         return GOBJ_EINVAL;
+    /* A child's stop may destroy it or its siblings (an owner destroying a
+     * connection on the EV_DISCONNECTED its stop published). */
     gobj__enter();
-    for (gobj_t *c = g->first_child; c; c = c->next_sibling)
-        gobj_stop_tree(c);
+    gobj_t *stack[32], **v;
+    size_t n = snapshot_children(g, stack, 32, &v);
+    for (size_t i = 0; i < n; i++)
+        if (gobj__alive(v[i]))
+            gobj_stop_tree(v[i]);
+    if (v != stack)
+        free(v);
     gobj__leave();
     return gobj_stop(g);
 }

@@ -77,8 +77,9 @@ enum {
     GOBJ_F_DESTROYED = 0x01, /* marked: out of the tree, waiting to be freed */
     GOBJ_F_RUNNING = 0x02,
     GOBJ_F_UNIQUE = 0x04,
-    GOBJ_F_CREATED = 0x08, /* mt_create ran (mt_destroy is due) */
-    GOBJ_F_BUSY = 0x10,    /* hierarchical: inside a run-to-completion step */
+    GOBJ_F_CREATED = 0x08,  /* mt_create ran (mt_destroy is due) */
+    GOBJ_F_BUSY = 0x10,     /* hierarchical: inside a run-to-completion step */
+    GOBJ_F_STOPPING = 0x20, /* mt_stop returned > 0: finishing work */
     GOBJ_F_IN_HOOK = 0x40,
     GOBJ_F_FREED = 0x80, /* on the reap list */
 };
@@ -96,6 +97,12 @@ struct gobj {
     struct gobj *first_child, *last_child;
     struct gobj *prev_sibling, *next_sibling;
     size_t n_children;
+    /* Named children by name, built once a gobj has many children (a server
+     * owner holds one per connection), so that the sibling-name check of
+     * gobj_create stays O(1).  NULL while the list is short. */
+    struct gobj **child_buckets;
+    uint32_t n_buckets;
+    struct gobj *bucket_next;
     /* Subscriptions where this gobj publishes, in subscription order, and
      * where it subscribes. */
     struct sub *pub_head, *pub_tail;

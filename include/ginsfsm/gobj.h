@@ -210,6 +210,8 @@ typedef struct gobj_methods {
      * zeroed). */
     int (*mt_create)(gobj_t *gobj);
     int (*mt_start)(gobj_t *gobj); /* < 0 fails the start */
+    /* 0: stopped.  > 0: still finishing work (a connection flushing its
+     * output): the gobj is "stopping" until it calls gobj_stopped(). */
     int (*mt_stop)(gobj_t *gobj);
     void (*mt_destroy)(gobj_t *gobj); /* release what mt_create/mt_start acquired */
     /* After an attribute was written at run time (not at create). */
@@ -277,6 +279,10 @@ int gobj_stop_tree(gobj_t *gobj);
 void gobj_destroy(gobj_t *gobj);
 
 bool gobj_is_running(const gobj_t *gobj);
+/* Stopped, but its mt_stop is still finishing work (see gobj_methods_t). */
+bool gobj_is_stopping(const gobj_t *gobj);
+/* Called by a gobj whose mt_stop returned > 0, once that work is done. */
+void gobj_stopped(gobj_t *gobj);
 bool gobj_is_destroying(const gobj_t *gobj);
 /* Returns: borrowed strings, valid while the gobj lives. */
 const char *gobj_name(const gobj_t *gobj);

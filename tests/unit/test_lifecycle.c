@@ -85,6 +85,7 @@ typedef int (*life_hook_fn)(gobj_t *gobj);
 typedef struct {
     bool fail_create;
     bool fail_start;
+    bool async_stop;
     int64_t value;
     life_hook_fn hook; /* not an attribute: set by the case after create */
 } life_priv_t;
@@ -96,6 +97,8 @@ static const gobj_attr_t life_attrs[] = {
               "mt_start fails"),
     GOBJ_ATTR("value", GOBJ_ATTR_INT, life_priv_t, value, "0", GOBJ_RD | GOBJ_WR,
               "what the action returns"),
+    GOBJ_ATTR("async_stop", GOBJ_ATTR_BOOL, life_priv_t, async_stop, "false", GOBJ_RD,
+              "mt_stop returns 1: still finishing"),
     GOBJ_ATTR_END,
 };
 
@@ -116,8 +119,9 @@ static int life_mt_start(gobj_t *gobj)
 
 static int life_mt_stop(gobj_t *gobj)
 {
+    life_priv_t *priv = gobj_priv(gobj);
     trace_add("stop:%s", gobj_name(gobj));
-    return 0;
+    return priv->async_stop ? 1 : 0;
 }
 
 static void life_mt_destroy(gobj_t *gobj)
@@ -236,6 +240,38 @@ static void case_basic(void)
 
     gobj_destroy(NULL);
     T_EQ_INT(gobj_live_count(), live);
+}
+
+/* An mt_stop that returns > 0 leaves the gobj "stopping" (not running)
+ * until it calls gobj_stopped(); a start or a destroy ends that too. */
+static void case_async_stop(void)
+{
+    gobj_t *a = gobj_create("a", g_gc, json_pack("{s:b}", "async_stop", 1), NULL);
+    REQUIRE(a);
+    T_EQ_INT(gobj_start(a), 0);
+    T_ASSERT(!gobj_is_stopping(a));
+    T_EQ_INT(gobj_stop(a), 0);
+    T_ASSERT(!gobj_is_running(a));
+    T_ASSERT(gobj_is_stopping(a));
+    gobj_stopped(a);
+    T_ASSERT(!gobj_is_stopping(a));
+    gobj_stopped(a); /* no-op */
+    T_ASSERT(!gobj_is_stopping(a));
+
+    T_EQ_INT(gobj_start(a), 0);
+    T_EQ_INT(gobj_stop(a), 0);
+    T_ASSERT(gobj_is_stopping(a));
+    T_EQ_INT(gobj_start(a), 0);
+    T_ASSERT(gobj_is_running(a) && !gobj_is_stopping(a));
+
+    /* A plain mt_stop (returning 0) is never stopping. */
+    gobj_t *b = mk("b", NULL);
+    REQUIRE(b);
+    T_EQ_INT(gobj_start(b), 0);
+    T_EQ_INT(gobj_stop(b), 0);
+    T_ASSERT(!gobj_is_stopping(b));
+    gobj_destroy(a);
+    gobj_destroy(b);
 }
 
 /* mt_create failing fails the create, leaves nothing behind and does not
@@ -676,6 +712,7 @@ int main(void)
 
     case_basic();
     case_create_fails();
+    case_async_stop();
     case_start_stop_tree();
     case_names_and_paths();
     case_sibling_names();

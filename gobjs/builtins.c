@@ -9,9 +9,13 @@
 
 /* The definitions live in their gclass files. */
 extern const gclass_def_t gobj__gtimer_def;
+extern const gclass_def_t gobj__gsock_def;
+extern const gclass_def_t gobj__gserversock_def;
 
 static const gclass_def_t *const builtins[] = {
     &gobj__gtimer_def,
+    &gobj__gsock_def,
+    &gobj__gserversock_def,
 };
 
 int gobj_register_builtin_gclasses(void)

@@ -1,1 +1,25 @@
 ## gobjs/sock.mk: GSock and GServerSock (fragment of the top Makefile.am).
+libginsfsm_la_SOURCES += \
+	gobjs/sock_internal.h \
+	gobjs/c_sock.c \
+	gobjs/c_srv_sock.c
+
+## The unit tests run a server and its clients in one process on loopback;
+## some clients are plain blocking sockets in a thread.
+check_PROGRAMS += tests/unit/test_sock
+UNIT_TESTS += tests/unit/test_sock
+TESTS += tests/unit/test_sock
+tests_unit_test_sock_SOURCES = tests/unit/test_sock.c tests/unit/testlib.h tests/unit/socktest.h
+tests_unit_test_sock_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_sock_LDFLAGS = $(TESTLINKFLAGS)
+
+check_PROGRAMS += tests/unit/test_srv_sock
+UNIT_TESTS += tests/unit/test_srv_sock
+TESTS += tests/unit/test_srv_sock
+tests_unit_test_srv_sock_SOURCES = tests/unit/test_srv_sock.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_srv_sock_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_srv_sock_LDFLAGS = $(TESTLINKFLAGS)
+
+EXTRA_DIST += doc/gclasses/GSock.md doc/gclasses/GSock.dot doc/gclasses/GSock.svg \
+	doc/gclasses/GServerSock.md doc/gclasses/GServerSock.dot doc/gclasses/GServerSock.svg

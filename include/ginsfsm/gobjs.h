@@ -32,6 +32,55 @@ GOBJ_DECLARE_EVENT(EV_TIMER_TIMEOUT);
 GOBJ_DECLARE_STATE(ST_IDLE);
 GOBJ_DECLARE_STATE(ST_ARMED);
 
+/*--------------------------------------------------------------------------*
+ *  GSock: one stream connection (TCP over IPv4/IPv6, or a unix socket).
+ *  attrs: host, port, path (unix), ssl_options (reserved for TLS),
+ *         connect_timeout (ms, 10000), inactivity_timeout (ms, 0 = off),
+ *         tx_high_water (bytes, 1048576), drop_timeout (ms, 5000),
+ *         subscriber (string; default the parent)
+ *  stats: rx_bytes, rx_msgs, tx_bytes, tx_msgs, tx_queued
+ *  volatile: peername, sockname ("127.0.0.1:7000", "[::1]:7000", a path)
+ *  in:  EV_CONNECT {host?, port?, path?}   client side: connect
+ *       EV_SEND_DATA {data}                 data: a JSON string (binary-safe)
+ *       EV_DROP {}                          flush pending output, then close
+ *  out (published; the subscriber is subscribed at create):
+ *       EV_CONNECTED {peername, sockname}
+ *       EV_RX_DATA {data}                   use json_string_length(data)
+ *       EV_TRANSMIT_READY {}                queued output has drained
+ *       EV_DISCONNECTED {peername, sockname, reason, errno?}
+ *                                           exactly once per EV_CONNECTED
+ *                                           (or per failed EV_CONNECT)
+ *--------------------------------------------------------------------------*/
+#define GCLASS_GSOCK_NAME "GSock"
+GOBJ_DECLARE_EVENT(EV_CONNECT);
+GOBJ_DECLARE_EVENT(EV_SEND_DATA);
+GOBJ_DECLARE_EVENT(EV_DROP);
+GOBJ_DECLARE_EVENT(EV_CONNECTED);
+GOBJ_DECLARE_EVENT(EV_RX_DATA);
+GOBJ_DECLARE_EVENT(EV_TRANSMIT_READY);
+GOBJ_DECLARE_EVENT(EV_DISCONNECTED);
+GOBJ_DECLARE_STATE(ST_DISCONNECTED);
+GOBJ_DECLARE_STATE(ST_WAIT_CONNECTED);
+GOBJ_DECLARE_STATE(ST_CONNECTED);
+GOBJ_DECLARE_STATE(ST_CLOSING);
+
+/*--------------------------------------------------------------------------*
+ *  GServerSock: listens and turns each accepted connection into a GSock
+ *  named "<server-name>.clisrv_<n>", a child of the subscriber, which gets
+ *  that GSock's EV_CONNECTED {peername, sockname} (src = the GSock).
+ *  attrs: host ("" = 0.0.0.0 and ::), port (0 = the kernel's choice; reads
+ *         back the bound port after start), ports + use_multi_ports,
+ *         path (unix), backlog (511), max_connections (0 = unlimited),
+ *         subscriber (string; default the parent), ssl_options (reserved)
+ *  stats: n_gsocks (open now), total_accepted
+ *  gobj_start binds (all or nothing) and accepts; gobj_stop stops accepting
+ *  but keeps the sockets bound; destroy closes them.
+ *  States: ST_IDLE (nothing bound), ST_LISTENING, ST_PAUSED.
+ *--------------------------------------------------------------------------*/
+#define GCLASS_GSERVERSOCK_NAME "GServerSock"
+GOBJ_DECLARE_STATE(ST_LISTENING);
+GOBJ_DECLARE_STATE(ST_PAUSED);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -1,0 +1,1248 @@
+/*
+ * c_sock.c - GSock: one stream connection (TCP over IPv4 or IPv6, or a unix
+ * socket), accepted by a GServerSock or connected as a client.
+ *
+ * What it is
+ *   The socket is driven with libevent's low-level event API on the process
+ *   loop: a persistent read event, and a write event armed only while output
+ *   is queued.  Every byte received is published as EV_RX_DATA; every
+ *   EV_SEND_DATA is written at once when nothing is queued, and only the part
+ *   the kernel did not take is queued, as a reference to the caller's JSON
+ *   string (no copy).  Output events are published; at create the GSock
+ *   subscribes its subscriber (the parent unless `subscriber` names another
+ *   gobj) to each of them.
+ *
+ * The connection contract
+ *   - Exactly one EV_DISCONNECTED per EV_CONNECTED, whatever ends the
+ *     connection (peer close, reset, inactivity, EV_DROP, gobj_stop, an
+ *     error); a client connect that fails gives one EV_DISCONNECTED with the
+ *     reason and no EV_CONNECTED.
+ *   - Half-close: when the peer shuts its write side (read() == 0) reading
+ *     stops, everything received has been delivered, queued and later replies
+ *     are still written, and the socket closes once the queue is empty.
+ *   - Backpressure: while more than tx_high_water bytes are queued the GSock
+ *     stops reading; it reads again once the queue has drained to half.
+ *   - SIGPIPE never fires: every write is send/sendmsg with MSG_NOSIGNAL.
+ *   - Destroying the GSock from any action (also inside the subscriber's
+ *     EV_CONNECTED, EV_RX_DATA or EV_DISCONNECTED) is safe: the core defers
+ *     the free, mt_destroy closes the descriptor and frees the libevent
+ *     events, and no callback fires for it afterwards.
+ *
+ * Input events (kw borrowed, read only)
+ *   EV_CONNECT      {host?, port?, path?}  client side: connect to path, or
+ *                   to host:port (names resolved with getaddrinfo, each
+ *                   address tried in turn), bounded by connect_timeout.
+ *                   Given keys are stored in the attributes first.  The
+ *                   result always arrives later, never inside the send.
+ *   EV_SEND_DATA    {data: string}  data is kept (json_incref) until written.
+ *   EV_DROP         {}  flush pending output then close; drop_timeout forces.
+ *                   gobj_stop does the same, with reason "stopped".
+ * Output events (published; kw shared and read-only)
+ *   EV_CONNECTED      {peername, sockname}
+ *   EV_RX_DATA        {data}  binary-safe: use json_string_length()
+ *   EV_TRANSMIT_READY {}      output that had to be queued is all written
+ *   EV_DISCONNECTED   {peername, sockname, reason, errno?}
+ *
+ * Attributes: see the table below and doc/gclasses/GSock.md.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ginsfsm/gobjs.h"
+#include "ginsfsm/log.h"
+#include "ginsfsm/loop.h"
+#include "internal.h" /* gobj__trace_any: one branch per message when tracing is off */
+#include "sock_internal.h"
+
+/* After the ginsfsm headers: libevent #defines EV_TIMEOUT, which is also a
+ * name of the public vocabulary. */
+#include <event2/event.h>
+
+GOBJ_DEFINE_EVENT(EV_CONNECT);        /* in:  {host?, port?, path?} */
+GOBJ_DEFINE_EVENT(EV_SEND_DATA);      /* in:  {data} */
+GOBJ_DEFINE_EVENT(EV_DROP);           /* in:  {} */
+GOBJ_DEFINE_EVENT(EV_CONNECTED);      /* out: {peername, sockname} */
+GOBJ_DEFINE_EVENT(EV_RX_DATA);        /* out: {data} */
+GOBJ_DEFINE_EVENT(EV_TRANSMIT_READY); /* out: {} */
+GOBJ_DEFINE_EVENT(EV_DISCONNECTED);   /* out: {peername, sockname, reason, errno?} */
+
+/* Internal input events: loop activity turned into events by the callbacks
+ * below (src = the GSock itself), and the hand-over from a GServerSock. */
+GOBJ_DEFINE_EVENT(EV_GSOCK_READABLE); /* in: {} the socket is readable */
+GOBJ_DEFINE_EVENT(EV_GSOCK_WRITABLE); /* in: {} writable, or a connect finished */
+GOBJ_DEFINE_EVENT(EV_GSOCK_TIMER);    /* in: {} a deadline may have passed */
+GOBJ_DEFINE_EVENT(EV_GSOCK_ACCEPTED); /* in: {} from GServerSock, after gsock__adopt */
+
+GOBJ_DEFINE_STATE(ST_DISCONNECTED);
+GOBJ_DEFINE_STATE(ST_WAIT_CONNECTED);
+GOBJ_DEFINE_STATE(ST_CONNECTED);
+GOBJ_DEFINE_STATE(ST_CLOSING);
+
+/* At most this many queued strings go to one sendmsg. */
+#define TX_IOV_MAX 64
+
+/*---------------------------------------------------------------------*
+ *  Private data
+ *---------------------------------------------------------------------*/
+/* A queued string and how much of it was already written. */
+typedef struct {
+    json_t *str;
+    size_t off;
+} txq_item_t;
+
+typedef struct {
+    /* Attributes. */
+    char *host;
+    int64_t port;
+    char *path;
+    json_t *ssl_options;
+    int64_t connect_timeout;
+    int64_t inactivity_timeout;
+    int64_t tx_high_water;
+    int64_t drop_timeout;
+    char *subscriber;
+    int64_t rx_bytes;
+    int64_t rx_msgs;
+    int64_t tx_bytes;
+    int64_t tx_msgs;
+    int64_t tx_queued;
+    char *peername;
+    char *sockname;
+
+    /* Run time. */
+    gobj_t *self;
+    int fd;                   /* -1 when closed */
+    struct event *rev, *wev;  /* read (persistent) and write (while queued) */
+    gobj_loop_timer_t *timer; /* connect, inactivity and drop deadlines */
+    txq_item_t *q;            /* ring of queued strings */
+    uint32_t q_head, q_len, q_cap;
+    struct addrinfo *ai_list; /* client connect: the addresses to try */
+    struct addrinfo *ai_next;
+    gsock_srv_link_t *link; /* accepted: shared with the server until close */
+    uint64_t last_activity; /* ms, kept only with an inactivity_timeout */
+    uint64_t connect_deadline;
+    uint64_t drop_deadline;     /* 0 = none */
+    const char *closing_reason; /* ST_CLOSING: the reason the close will give */
+    int conn_err;               /* client: the last connect error (errno) */
+    int gai_err;                /* client: the resolver's error, if any */
+    bool session;               /* EV_DISCONNECTED is owed */
+    bool connected;             /* EV_CONNECTED was published this session */
+    bool reading;               /* rev is added */
+    bool writing;               /* wev is added */
+    bool rx_paused;             /* above tx_high_water */
+    bool rx_eof;                /* the peer shut its write side */
+    bool subscribed;
+} sock_priv_t;
+
+/*---------------------------------------------------------------------*
+ *  Attributes
+ *---------------------------------------------------------------------*/
+/* clang-format off */
+static const gobj_attr_t sock_attrs[] = {
+    GOBJ_ATTR("host", GOBJ_ATTR_STRING, sock_priv_t, host, "\"\"", GOBJ_RD | GOBJ_WR,
+              "Client side: host name or IPv4/IPv6 literal to connect to"),
+    GOBJ_ATTR("port", GOBJ_ATTR_INT, sock_priv_t, port, "0", GOBJ_RD | GOBJ_WR,
+              "Client side: TCP port to connect to"),
+    GOBJ_ATTR("path", GOBJ_ATTR_STRING, sock_priv_t, path, "\"\"", GOBJ_RD | GOBJ_WR,
+              "Client side: unix socket path to connect to (wins over host:port)"),
+    GOBJ_ATTR("ssl_options", GOBJ_ATTR_JSON, sock_priv_t, ssl_options, "{}", GOBJ_RD,
+              "Reserved for TLS (stored, not used yet)"),
+    GOBJ_ATTR("connect_timeout", GOBJ_ATTR_INT, sock_priv_t, connect_timeout, "10000",
+              GOBJ_RD | GOBJ_WR, "Client connect bound in ms; <= 0 = none"),
+    GOBJ_ATTR("inactivity_timeout", GOBJ_ATTR_INT, sock_priv_t, inactivity_timeout, "0",
+              GOBJ_RD | GOBJ_WR, "Close after this many ms without rx or tx; 0 = off"),
+    GOBJ_ATTR("tx_high_water", GOBJ_ATTR_INT, sock_priv_t, tx_high_water, "1048576",
+              GOBJ_RD | GOBJ_WR, "Stop reading while more bytes than this are queued; 0 = never"),
+    GOBJ_ATTR("drop_timeout", GOBJ_ATTR_INT, sock_priv_t, drop_timeout, "5000",
+              GOBJ_RD | GOBJ_WR, "EV_DROP, gobj_stop: close after this many ms even if unsent"),
+    GOBJ_ATTR("subscriber", GOBJ_ATTR_STRING, sock_priv_t, subscriber, "\"\"", GOBJ_RD,
+              "Unique or full name of the gobj subscribed to the output events; empty = parent"),
+    GOBJ_ATTR("rx_bytes", GOBJ_ATTR_INT, sock_priv_t, rx_bytes, "0", GOBJ_STATS,
+              "Bytes received"),
+    GOBJ_ATTR("rx_msgs", GOBJ_ATTR_INT, sock_priv_t, rx_msgs, "0", GOBJ_STATS,
+              "EV_RX_DATA published"),
+    GOBJ_ATTR("tx_bytes", GOBJ_ATTR_INT, sock_priv_t, tx_bytes, "0", GOBJ_STATS,
+              "Bytes written to the socket"),
+    GOBJ_ATTR("tx_msgs", GOBJ_ATTR_INT, sock_priv_t, tx_msgs, "0", GOBJ_STATS,
+              "EV_SEND_DATA accepted"),
+    GOBJ_ATTR("tx_queued", GOBJ_ATTR_INT, sock_priv_t, tx_queued, "0", GOBJ_STATS,
+              "Bytes accepted but not yet written (now)"),
+    GOBJ_ATTR("peername", GOBJ_ATTR_STRING, sock_priv_t, peername, "\"\"", GOBJ_VOLATILE,
+              "The peer's address: 127.0.0.1:7000, [::1]:7000, a path, or empty"),
+    GOBJ_ATTR("sockname", GOBJ_ATTR_STRING, sock_priv_t, sockname, "\"\"", GOBJ_VOLATILE,
+              "The local address, in the same format"),
+    GOBJ_ATTR_END,
+};
+/* clang-format on */
+
+/*---------------------------------------------------------------------*
+ *  Helpers: addresses
+ *---------------------------------------------------------------------*/
+char *gsock__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+    char ip[INET6_ADDRSTRLEN];
+    buf[0] = '\0';
+    if (!sa || len < (socklen_t)sizeof(sa_family_t))
+        return buf;
+    switch (sa->sa_family) {
+    case AF_INET: {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+        break;
+    }
+    case AF_INET6: {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        /* A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d; people
+         * and logs expect the IPv4 they know. */
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof ip);
+            snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(in6->sin6_port));
+        } else {
+            inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+            snprintf(buf, size, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
+        }
+        break;
+    }
+    case AF_UNIX: {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        /* An unnamed socket has no path at all; an abstract one starts
+         * with NUL and is shown with '@', as ss(8) does. */
+        size_t off = offsetof(struct sockaddr_un, sun_path);
+        if (len <= (socklen_t)off)
+            break;
+        size_t n = (size_t)len - off;
+        if (un->sun_path[0] == '\0') {
+            snprintf(buf, size, "@%.*s", (int)(n > 1 ? n - 1 : 0), un->sun_path + 1);
+        } else {
+            size_t l = strnlen(un->sun_path, n);
+            snprintf(buf, size, "%.*s", (int)l, un->sun_path);
+        }
+        break;
+    }
+    default:
+        snprintf(buf, size, "(family %d)", (int)sa->sa_family);
+        break;
+    }
+    return buf;
+}
+
+static void set_str(char **field, const char *value)
+{
+    char *s = strdup(value ? value : "");
+    if (!s)
+        return; /* keep the old value: a name is informative only */
+    free(*field);
+    *field = s;
+}
+
+static void load_names(gobj_t *gobj, bool peer, bool self)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    struct sockaddr_storage ss;
+    char buf[GSOCK_ADDRSTRLEN];
+    socklen_t len;
+    if (peer) {
+        len = sizeof ss;
+        if (getpeername(priv->fd, (struct sockaddr *)&ss, &len) == 0)
+            set_str(&priv->peername,
+                    gsock__format_addr((struct sockaddr *)&ss, len, buf, sizeof buf));
+    }
+    if (self) {
+        len = sizeof ss;
+        if (getsockname(priv->fd, (struct sockaddr *)&ss, &len) == 0)
+            set_str(&priv->sockname,
+                    gsock__format_addr((struct sockaddr *)&ss, len, buf, sizeof buf));
+    }
+}
+
+/*---------------------------------------------------------------------*
+ *  Helpers: the transmit queue
+ *---------------------------------------------------------------------*/
+static int txq_push(sock_priv_t *priv, json_t *str, size_t off)
+{
+    if (priv->q_len == priv->q_cap) {
+        uint32_t cap = priv->q_cap ? priv->q_cap * 2 : 8;
+        txq_item_t *n = malloc(cap * sizeof *n);
+        if (!n)
+            return GOBJ_ENOMEM;
+        /* Unroll the ring into the new array. */
+        for (uint32_t i = 0; i < priv->q_len; i++)
+            n[i] = priv->q[(priv->q_head + i) % priv->q_cap];
+        free(priv->q);
+        priv->q = n;
+        priv->q_cap = cap;
+        priv->q_head = 0;
+    }
+    txq_item_t *it = &priv->q[(priv->q_head + priv->q_len) % priv->q_cap];
+    it->str = json_incref(str);
+    it->off = off;
+    priv->q_len++;
+    priv->tx_queued += (int64_t)(json_string_length(str) - off);
+    return 0;
+}
+
+static void txq_clear(sock_priv_t *priv)
+{
+    for (uint32_t i = 0; i < priv->q_len; i++)
+        json_decref(priv->q[(priv->q_head + i) % priv->q_cap].str);
+    priv->q_head = priv->q_len = 0;
+    priv->tx_queued = 0;
+}
+
+/*---------------------------------------------------------------------*
+ *  Loop glue: thin on purpose, every decision is in an action.
+ *  A send may end with the GSock freed, so nothing follows it.
+ *---------------------------------------------------------------------*/
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    gobj_t *gobj = arg;
+    gobj_send_event(gobj, EV_GSOCK_READABLE, NULL, gobj);
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    gobj_t *gobj = arg;
+    gobj_send_event(gobj, EV_GSOCK_WRITABLE, NULL, gobj);
+}
+
+static void on_timer(void *user)
+{
+    gobj_t *gobj = user;
+    gobj_send_event(gobj, EV_GSOCK_TIMER, NULL, gobj);
+}
+
+/*---------------------------------------------------------------------*
+ *  Helpers: events, timer, traffic trace
+ *---------------------------------------------------------------------*/
+static void rx_enable(sock_priv_t *priv, bool on)
+{
+    if (on == priv->reading || !priv->rev)
+        return;
+    if (on)
+        event_add(priv->rev, NULL);
+    else
+        event_del(priv->rev);
+    priv->reading = on;
+}
+
+static void tx_enable(sock_priv_t *priv, bool on)
+{
+    if (on == priv->writing || priv->fd < 0)
+        return;
+    /* Made on first use: most connections never fill the socket buffer,
+     * and an idle connection should cost as little memory as possible. */
+    if (!priv->wev) {
+        priv->wev =
+            event_new(gobj_loop_base(), priv->fd, EV_WRITE | EV_PERSIST, on_writable, priv->self);
+        if (!priv->wev)
+            return;
+    }
+    if (on)
+        event_add(priv->wev, NULL);
+    else
+        event_del(priv->wev);
+    priv->writing = on;
+}
+
+static int make_events(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    struct event_base *base = gobj_loop_base();
+    if (!base) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the loop is not initialised", NULL);
+        return GOBJ_ESTATE;
+    }
+    priv->rev = event_new(base, priv->fd, EV_READ | EV_PERSIST, on_readable, gobj);
+    if (!priv->rev)
+        return GOBJ_ENOMEM;
+    return 0;
+}
+
+static void free_events(sock_priv_t *priv)
+{
+    if (priv->rev)
+        event_free(priv->rev);
+    if (priv->wev)
+        event_free(priv->wev);
+    priv->rev = priv->wev = NULL;
+    priv->reading = priv->writing = false;
+}
+
+/* Arm the one timer for the nearest deadline of the current state. */
+static void rearm_timer(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    uint64_t due = 0;
+    if (gobj_in_this_state(gobj, ST_WAIT_CONNECTED)) {
+        due = priv->connect_deadline;
+    } else {
+        if (priv->inactivity_timeout > 0)
+            due = priv->last_activity + (uint64_t)priv->inactivity_timeout;
+        if (priv->drop_deadline && (!due || priv->drop_deadline < due))
+            due = priv->drop_deadline;
+    }
+    if (!due) {
+        gobj_loop_timer_stop(priv->timer);
+        return;
+    }
+    if (!priv->timer) {
+        priv->timer = gobj_loop_timer_new(on_timer, gobj);
+        if (!priv->timer) {
+            gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: cannot create its timer", NULL);
+            return;
+        }
+    }
+    uint64_t now = gobj_loop_now_msec();
+    gobj_loop_timer_start(priv->timer, due > now ? due - now : 0, false);
+}
+
+static void touch(sock_priv_t *priv)
+{
+    /* Only kept when needed: a vDSO clock read, but still work per message. */
+    if (priv->inactivity_timeout > 0)
+        priv->last_activity = gobj_loop_now_msec();
+}
+
+static void trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t shown = n < 1024 ? n : 1024;
+    char *s = malloc(shown * 2 + 1);
+    if (!s)
+        return;
+    for (size_t i = 0; i < shown; i++) {
+        s[2 * i] = hex[(unsigned char)p[i] >> 4];
+        s[2 * i + 1] = hex[(unsigned char)p[i] & 15];
+    }
+    s[shown * 2] = '\0';
+    gobj_log(GOBJ_LOG_TRACE, gobj, dir, "bytes", json_integer((json_int_t)n), "hex", json_string(s),
+             NULL);
+    free(s);
+}
+
+/*---------------------------------------------------------------------*
+ *  Helpers: closing
+ *---------------------------------------------------------------------*/
+/* Release the descriptor and everything tied to it, without publishing. */
+static void release_fd(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    free_events(priv);
+    gobj_loop_timer_stop(priv->timer);
+    txq_clear(priv);
+    if (priv->fd >= 0) {
+        close(priv->fd);
+        priv->fd = -1;
+    }
+    if (priv->ai_list) {
+        freeaddrinfo(priv->ai_list);
+        priv->ai_list = priv->ai_next = NULL;
+    }
+    priv->rx_paused = priv->rx_eof = false;
+    priv->drop_deadline = 0;
+    priv->closing_reason = NULL;
+    gobj_stopped(gobj);
+    if (priv->link) {
+        gsock_srv_link_t *link = priv->link;
+        gobj_t *server = link->server;
+        priv->link = NULL;
+        link->n_open--;
+        gsock__link_release(link);
+        /* The server may be waiting below max_connections; it may also be
+         * marked for destruction in this same reap, and then it is told
+         * nothing. */
+        if (server && !gobj_is_destroying(server))
+            gobj_send_event(server, EV_SRVSOCK_GSOCK_CLOSED, NULL, gobj);
+    }
+}
+
+/* End the session: close, then publish the one EV_DISCONNECTED it owes.
+ * err is an errno value (0 = none).  Nothing may follow the publish: a
+ * subscriber may destroy the GSock (the free is deferred, so priv stays
+ * valid until the outermost dispatch returns, but the session is over). */
+static void sock_close(gobj_t *gobj, const char *reason, int err)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (!priv->session) {
+        release_fd(gobj);
+        return;
+    }
+    priv->session = false;
+    priv->connected = false;
+    json_t *kw = json_object();
+    json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
+    json_object_set_new(kw, "sockname", json_string(priv->sockname ? priv->sockname : ""));
+    json_object_set_new(kw, "reason", json_string(reason));
+    if (err)
+        json_object_set_new(kw, "errno", json_string(gobj_err_name(-err)));
+    release_fd(gobj);
+    gobj_change_state(gobj, ST_DISCONNECTED);
+    gobj_publish_event(gobj, EV_DISCONNECTED, kw);
+}
+
+/* A socket error while connected: a reset is the common case. */
+static void close_on_error(gobj_t *gobj, int err)
+{
+    if (err == ECONNRESET || err == EPIPE) {
+        sock_close(gobj, "connection reset", err);
+        return;
+    }
+    char reason[160];
+    snprintf(reason, sizeof reason, "socket error: %s", strerror(err));
+    sock_close(gobj, reason, err);
+}
+
+/*---------------------------------------------------------------------*
+ *  Helpers: reading and writing
+ *---------------------------------------------------------------------*/
+static void check_high_water(sock_priv_t *priv)
+{
+    if (priv->tx_high_water > 0 && priv->tx_queued > priv->tx_high_water && !priv->rx_paused) {
+        priv->rx_paused = true;
+        rx_enable(priv, false);
+    }
+}
+
+/* Reading resumes at half the high water, so that a slow reader does not
+ * toggle the read interest (an epoll_ctl each time) around every write. */
+static void check_low_water(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->rx_paused && priv->tx_queued <= priv->tx_high_water / 2) {
+        priv->rx_paused = false;
+        if (!priv->rx_eof && gobj_in_this_state(gobj, ST_CONNECTED))
+            rx_enable(priv, true);
+    }
+}
+
+/* Write as much of the queue as the kernel takes.
+ * Returns: 0, or an errno value (the caller closes). */
+static int flush_queue(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    while (priv->q_len) {
+        struct iovec iov[TX_IOV_MAX];
+        uint32_t k = 0;
+        size_t total = 0;
+        for (; k < priv->q_len && k < TX_IOV_MAX; k++) {
+            txq_item_t *it = &priv->q[(priv->q_head + k) % priv->q_cap];
+            iov[k].iov_base = (char *)json_string_value(it->str) + it->off;
+            iov[k].iov_len = json_string_length(it->str) - it->off;
+            total += iov[k].iov_len;
+        }
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = k};
+        ssize_t n = sendmsg(priv->fd, &m, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return errno;
+        }
+        if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
+            trace_traffic(gobj, "tx", iov[0].iov_base,
+                          (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len);
+        priv->tx_bytes += n;
+        priv->tx_queued -= n;
+        size_t left = (size_t)n;
+        while (left) {
+            txq_item_t *it = &priv->q[priv->q_head];
+            size_t avail = json_string_length(it->str) - it->off;
+            if (left < avail) {
+                it->off += left;
+                break;
+            }
+            left -= avail;
+            json_decref(it->str);
+            it->str = NULL;
+            priv->q_head = (priv->q_head + 1) % priv->q_cap;
+            priv->q_len--;
+        }
+        if ((size_t)n < total)
+            return 0; /* the kernel is full: wait for writable */
+    }
+    priv->q_head = 0;
+    return 0;
+}
+
+/* The connection is up (client connect done, or accepted): start reading,
+ * arm the inactivity timer, and announce it. */
+static void go_connected(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->connected = true;
+    priv->last_activity = gobj_loop_now_msec();
+    gobj_change_state(gobj, ST_CONNECTED);
+    /* Output sent while connecting is waiting, perhaps above the high
+     * water already. */
+    rx_enable(priv, !priv->rx_paused);
+    tx_enable(priv, priv->q_len > 0);
+    rearm_timer(gobj);
+    json_t *kw = json_object();
+    json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
+    json_object_set_new(kw, "sockname", json_string(priv->sockname ? priv->sockname : ""));
+    gobj_publish_event(gobj, EV_CONNECTED, kw);
+}
+
+static void set_nodelay(int fd, int family)
+{
+    if (family != AF_INET && family != AF_INET6)
+        return;
+    int one = 1;
+    /* Replies are written whole; Nagle would only add latency. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Close after flushing: with nothing queued (or not connected yet) at once;
+ * otherwise reading stops (nothing more is wanted from the peer), the queue
+ * is written, and drop_timeout bounds the wait (ST_CLOSING). */
+static void graceful_close(gobj_t *gobj, const char *reason)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (!priv->connected || priv->q_len == 0) {
+        sock_close(gobj, reason, 0);
+        return;
+    }
+    rx_enable(priv, false);
+    priv->closing_reason = reason;
+    if (priv->drop_timeout > 0)
+        priv->drop_deadline = gobj_loop_now_msec() + (uint64_t)priv->drop_timeout;
+    gobj_change_state(gobj, ST_CLOSING);
+    rearm_timer(gobj);
+}
+
+/*---------------------------------------------------------------------*
+ *  Helpers: client connect
+ *---------------------------------------------------------------------*/
+/* Start a nonblocking connect to one address.  Returns 0 when under way
+ * (the result comes as EV_GSOCK_WRITABLE), or an errno value. */
+static int connect_one(gobj_t *gobj, const struct sockaddr *sa, socklen_t len)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    char buf[GSOCK_ADDRSTRLEN];
+    set_str(&priv->peername, gsock__format_addr(sa, len, buf, sizeof buf));
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno;
+    if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
+        int err = errno;
+        close(fd);
+        return err;
+    }
+    priv->fd = fd;
+    int rc = make_events(gobj);
+    if (rc < 0) {
+        free_events(priv);
+        close(fd);
+        priv->fd = -1;
+        return ENOMEM;
+    }
+    /* Connected or not, the outcome is read when the socket is writable,
+     * on a later turn: EV_CONNECT never answers inside its own send. */
+    tx_enable(priv, true);
+    return 0;
+}
+
+/* Try the remaining resolved addresses in turn.  Returns true if a connect
+ * is under way; else conn_err holds the last error. */
+static bool connect_next(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    while (priv->ai_next) {
+        struct addrinfo *ai = priv->ai_next;
+        priv->ai_next = ai->ai_next;
+        int err = connect_one(gobj, ai->ai_addr, ai->ai_addrlen);
+        if (!err)
+            return true;
+        priv->conn_err = err;
+    }
+    return false;
+}
+
+/* Report a failed connect on a later turn (through the timer, which a close
+ * or a destroy cancels), so that it never arrives inside EV_CONNECT. */
+static void defer_failure(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->connect_deadline = gobj_loop_now_msec();
+    rearm_timer(gobj);
+}
+
+static void connect_failed(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    char reason[200];
+    if (priv->gai_err) {
+        snprintf(reason, sizeof reason, "connect failed: %s", gai_strerror(priv->gai_err));
+        sock_close(gobj, reason, 0);
+    } else if (priv->conn_err) {
+        snprintf(reason, sizeof reason, "connect failed: %s", strerror(priv->conn_err));
+        sock_close(gobj, reason, priv->conn_err);
+    } else {
+        sock_close(gobj, "connect timeout", ETIMEDOUT);
+    }
+}
+
+/* A unique name first (services), then a full name from the roots. */
+static gobj_t *resolve(const char *name)
+{
+    gobj_t *g = gobj_find_unique(name);
+    return g ? g : gobj_find_path(NULL, name);
+}
+
+static int subscribe_subscriber(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->subscribed)
+        return 0;
+    bool named = priv->subscriber && *priv->subscriber;
+    gobj_t *sub = named ? resolve(priv->subscriber) : gobj_parent(gobj);
+    if (!sub)
+        return named ? GOBJ_ENOENT : 0;
+    if (sub == gobj) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the sock cannot be its own subscriber", NULL);
+        return GOBJ_EINVAL;
+    }
+    /* One subscription per output event, not one for all of them: an
+     * all-events subscription would also deliver EV_STATE_CHANGED, which a
+     * subscriber does not expect. */
+    const gobj_event_t evs[] = {EV_CONNECTED, EV_RX_DATA, EV_TRANSMIT_READY, EV_DISCONNECTED};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        int rc = gobj_subscribe_event(gobj, evs[i], NULL, sub);
+        if (rc < 0 && rc != GOBJ_EEXIST)
+            return rc;
+    }
+    priv->subscribed = true;
+    return 0;
+}
+
+/*---------------------------------------------------------------------*
+ *  Glue for GServerSock
+ *---------------------------------------------------------------------*/
+void gsock__link_release(gsock_srv_link_t *link)
+{
+    if (link && --link->refs == 0)
+        free(link);
+}
+
+int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t peerlen,
+                 const char *sockname, gsock_srv_link_t *link)
+{
+    sock_priv_t *priv = gobj_priv(sock);
+    if (!priv || priv->fd >= 0 || priv->session) {
+        close(fd);
+        return GOBJ_ESTATE;
+    }
+    priv->fd = fd;
+    int rc = make_events(sock);
+    if (rc < 0) {
+        free_events(priv);
+        close(fd);
+        priv->fd = -1;
+        return rc;
+    }
+    char buf[GSOCK_ADDRSTRLEN];
+    set_str(&priv->peername, gsock__format_addr(peer, peerlen, buf, sizeof buf));
+    if (sockname)
+        set_str(&priv->sockname, sockname);
+    else
+        load_names(sock, false, true);
+    set_nodelay(fd, peer->sa_family);
+    priv->link = link;
+    link->refs++;
+    priv->session = true;
+    return 0;
+}
+
+/*---------------------------------------------------------------------*
+ *  Methods
+ *---------------------------------------------------------------------*/
+static int mt_create(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->self = gobj;
+    priv->fd = -1;
+    if (json_object_size(priv->ssl_options) > 0)
+        gobj_log(GOBJ_LOG_WARN, gobj, "GSock: TLS is not implemented yet; ssl_options ignored",
+                 NULL);
+    /* A named subscriber created later is looked up again at start. */
+    int rc = subscribe_subscriber(gobj);
+    return rc == GOBJ_ENOENT ? 0 : rc;
+}
+
+static int mt_start(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    int rc = subscribe_subscriber(gobj);
+    if (rc == GOBJ_ENOENT)
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the subscriber does not exist", "subscriber",
+                 json_string(priv->subscriber), NULL);
+    return rc;
+}
+
+static int mt_stop(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    /* Stop is a graceful shutdown, as EV_DROP: the connection ends with its
+     * one EV_DISCONNECTED {reason: "stopped"}, at once if nothing is queued,
+     * else once the queue is written (drop_timeout bounds the wait).  When
+     * the stop is part of a destroy, mt_destroy closes right after. */
+    if (priv->session || priv->fd >= 0)
+        graceful_close(gobj, "stopped");
+    /* Still flushing: the owner (gserve's shutdown) waits for gobj_stopped,
+     * which release_fd calls when the descriptor is closed. */
+    return priv->fd >= 0 ? 1 : 0;
+}
+
+static void mt_destroy(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    /* The subscriptions are gone already: close without telling anyone. */
+    priv->session = false;
+    release_fd(gobj);
+    gobj_loop_timer_free(priv->timer);
+    priv->timer = NULL;
+    free(priv->q);
+    priv->q = NULL;
+    priv->q_cap = 0;
+}
+
+/*---------------------------------------------------------------------*
+ *  Actions
+ *---------------------------------------------------------------------*/
+/* Check and store the destination.  Returns 0 or an error (logged). */
+static int connect_args(gobj_t *gobj, json_t *kw)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (!gobj_is_running(gobj)) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_CONNECT on a GSock that is not started", NULL);
+        return GOBJ_ESTATE;
+    }
+    json_t *jhost = json_object_get(kw, "host");
+    json_t *jport = json_object_get(kw, "port");
+    json_t *jpath = json_object_get(kw, "path");
+    if ((jhost && !json_is_string(jhost)) || (jport && !json_is_integer(jport)) ||
+        (jpath && !json_is_string(jpath))) {
+        gobj_log(GOBJ_LOG_ERROR, gobj,
+                 "GSock: EV_CONNECT expects {host?: string, port?: int, path?: string}", NULL);
+        return GOBJ_ETYPE;
+    }
+    if (jhost)
+        set_str(&priv->host, json_string_value(jhost));
+    if (jport)
+        priv->port = json_integer_value(jport);
+    if (jpath)
+        set_str(&priv->path, json_string_value(jpath));
+
+    bool use_path = priv->path && *priv->path;
+    if (!use_path && (!priv->host || !*priv->host || priv->port <= 0 || priv->port > 65535)) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_CONNECT needs a path, or a host and a port",
+                 "host", json_string(priv->host ? priv->host : ""), "port",
+                 json_integer(priv->port), NULL);
+        return GOBJ_EINVAL;
+    }
+    if (use_path && strlen(priv->path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the unix socket path is too long", "path",
+                 json_string(priv->path), NULL);
+        return GOBJ_EINVAL;
+    }
+    return 0;
+}
+
+static int ac_connect(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    int rc = connect_args(gobj, kw);
+    if (rc < 0) {
+        /* Refused: nothing started, no event owed. */
+        gobj_change_state(gobj, ST_DISCONNECTED);
+        return rc;
+    }
+    bool use_path = priv->path && *priv->path;
+
+    priv->session = true;
+    priv->connected = false;
+    priv->conn_err = priv->gai_err = 0;
+    set_str(&priv->sockname, "");
+    priv->connect_deadline =
+        priv->connect_timeout > 0 ? gobj_loop_now_msec() + (uint64_t)priv->connect_timeout : 0;
+
+    bool started = false;
+    if (use_path) {
+        struct sockaddr_un un = {.sun_family = AF_UNIX};
+        memcpy(un.sun_path, priv->path, strlen(priv->path) + 1);
+        int err = connect_one(gobj, (struct sockaddr *)&un, sizeof un);
+        set_str(&priv->peername, priv->path);
+        started = err == 0;
+        priv->conn_err = err;
+    } else {
+        char port[16];
+        snprintf(port, sizeof port, "%d", (int)priv->port);
+        char target[GSOCK_ADDRSTRLEN + 8];
+        snprintf(target, sizeof target, strchr(priv->host, ':') ? "[%s]:%s" : "%s:%s", priv->host,
+                 port);
+        set_str(&priv->peername, target);
+        struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                 .ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
+        /* Resolution is synchronous; names from /etc/hosts and literals
+         * cost nothing, a DNS name may block the loop for its lookup. */
+        int gerr = getaddrinfo(priv->host, port, &hints, &priv->ai_list);
+        if (gerr) {
+            priv->gai_err = gerr;
+            priv->ai_list = NULL;
+        } else {
+            priv->ai_next = priv->ai_list;
+            started = connect_next(gobj);
+        }
+    }
+    if (!started)
+        defer_failure(gobj);
+    else
+        rearm_timer(gobj);
+    return 0;
+}
+
+/* ST_WAIT_CONNECTED: the socket became writable, the connect is done. */
+static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(priv->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (err) {
+        priv->conn_err = err;
+        free_events(priv);
+        close(priv->fd);
+        priv->fd = -1;
+        if (connect_next(gobj))
+            return 0;
+        connect_failed(gobj);
+        return 0;
+    }
+    if (priv->ai_list) {
+        freeaddrinfo(priv->ai_list);
+        priv->ai_list = priv->ai_next = NULL;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(priv->fd, (struct sockaddr *)&ss, &sl) == 0)
+        set_nodelay(priv->fd, ss.ss_family);
+    load_names(gobj, true, true);
+    /* The write event was the connect's; it stays armed only if output was
+     * queued while connecting. */
+    tx_enable(priv, false);
+    go_connected(gobj);
+    return 0;
+}
+
+/* ST_WAIT_CONNECTED: the connect deadline, or a failure found in EV_CONNECT. */
+static int ac_connect_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->fd < 0) {
+        connect_failed(gobj); /* nothing under way: report the error */
+        return 0;
+    }
+    if (priv->connect_deadline && gobj_loop_now_msec() >= priv->connect_deadline) {
+        priv->conn_err = 0;
+        priv->gai_err = 0;
+        connect_failed(gobj); /* "connect timeout" */
+        return 0;
+    }
+    rearm_timer(gobj);
+    return 0;
+}
+
+static int ac_accepted(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->fd < 0 || !priv->session) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_GSOCK_ACCEPTED without an adopted descriptor",
+                 NULL);
+        gobj_change_state(gobj, ST_DISCONNECTED);
+        return GOBJ_ESTATE;
+    }
+    go_connected(gobj);
+    return 0;
+}
+
+static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    /* One buffer for the process: the bytes are copied into the JSON string
+     * before anything else can run. */
+    static char rxbuf[64 * 1024];
+    sock_priv_t *priv = gobj_priv(gobj);
+    ssize_t n = read(priv->fd, rxbuf, sizeof rxbuf);
+    if (n > 0) {
+        priv->rx_bytes += n;
+        priv->rx_msgs++;
+        touch(priv);
+        if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
+            trace_traffic(gobj, "rx", rxbuf, (size_t)n);
+        json_t *data = json_stringn_nocheck(rxbuf, (size_t)n);
+        json_t *out = json_object();
+        json_object_set_new_nocheck(out, "data", data);
+        gobj_publish_event(gobj, EV_RX_DATA, out);
+        return 0;
+    }
+    if (n == 0) {
+        /* Half-close: everything received was delivered; stop reading and
+         * close once the replies are written. */
+        priv->rx_eof = true;
+        rx_enable(priv, false);
+        if (priv->q_len == 0) {
+            sock_close(gobj, "peer closed", 0);
+        } else {
+            priv->closing_reason = "peer closed";
+            gobj_change_state(gobj, ST_CLOSING);
+        }
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return 0;
+    close_on_error(gobj, errno);
+    return 0;
+}
+
+static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    int64_t before = priv->tx_bytes;
+    int err = flush_queue(gobj);
+    if (err) {
+        close_on_error(gobj, err);
+        return 0;
+    }
+    if (priv->tx_bytes != before)
+        touch(priv);
+    if (priv->q_len) {
+        check_low_water(gobj);
+        return 0;
+    }
+    tx_enable(priv, false);
+    if (gobj_in_this_state(gobj, ST_CLOSING)) {
+        sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", 0);
+        return 0;
+    }
+    check_low_water(gobj);
+    gobj_publish_event(gobj, EV_TRANSMIT_READY, json_object());
+    return 0;
+}
+
+static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    json_t *data = json_object_get(kw, "data");
+    if (GOBJ_UNLIKELY(!json_is_string(data))) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_SEND_DATA expects {data: string}", NULL);
+        return GOBJ_EINVAL;
+    }
+    size_t len = json_string_length(data);
+    priv->tx_msgs++;
+    if (!len)
+        return 0;
+    size_t off = 0;
+    /* The fast path: nothing queued, the socket is connected, write now. */
+    if (priv->q_len == 0 && priv->connected) {
+        const char *p = json_string_value(data);
+        ssize_t n;
+        do {
+            n = send(priv->fd, p, len, MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                close_on_error(gobj, errno);
+                return 0;
+            }
+            n = 0;
+        }
+        if (n > 0) {
+            if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
+                trace_traffic(gobj, "tx", p, (size_t)n);
+            priv->tx_bytes += n;
+            touch(priv);
+        }
+        if ((size_t)n == len)
+            return 0;
+        off = (size_t)n;
+    }
+    /* Queue what is left as a reference to the caller's string. */
+    if (txq_push(priv, data, off) < 0) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: out of memory queueing output", NULL);
+        close_on_error(gobj, ENOMEM);
+        return 0;
+    }
+    if (priv->connected)
+        tx_enable(priv, true);
+    check_high_water(priv);
+    return 0;
+}
+
+static int ac_drop(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    graceful_close(gobj, "dropped");
+    return 0;
+}
+
+/* ST_CONNECTED / ST_CLOSING: the inactivity or the drop deadline. */
+static int ac_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    uint64_t now = gobj_loop_now_msec();
+    if (priv->drop_deadline && now >= priv->drop_deadline) {
+        sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", ETIMEDOUT);
+        return 0;
+    }
+    if (priv->inactivity_timeout > 0 &&
+        now >= priv->last_activity + (uint64_t)priv->inactivity_timeout) {
+        sock_close(gobj, "inactivity timeout", 0);
+        return 0;
+    }
+    rearm_timer(gobj);
+    return 0;
+}
+
+/*---------------------------------------------------------------------*
+ *  FSM
+ *---------------------------------------------------------------------*/
+/*
+ *                 EV_CONNECT                       EV_GSOCK_WRITABLE (connect done)
+ *  ST_DISCONNECTED ----------> ST_WAIT_CONNECTED -----------------------------.
+ *     ^   |  ^                     |  EV_GSOCK_TIMER (timeout / failed):       |
+ *     |   |  '---------------------'  EV_DISCONNECTED {reason}                 v
+ *     |   |        EV_GSOCK_ACCEPTED (from GServerSock)                  ST_CONNECTED
+ *     |   '------------------------------------------------------------->  (EV_CONNECTED)
+ *     |                                                                   |  EV_GSOCK_READABLE
+ *     |  peer close / reset / inactivity / error / gobj_stop, nothing     |  EV_SEND_DATA
+ *     |  queued: EV_DISCONNECTED                                          |  EV_GSOCK_WRITABLE
+ *     |<------------------------------------------------------------------'
+ *     |                                                                   | EV_DROP or peer FIN
+ *     |        queue drained / drop_timeout / error                       v with output queued
+ *     '--------------------------------------------------------------- ST_CLOSING
+ *
+ * Rows whose outcome depends on the socket (a read may find the peer gone,
+ * a write may drain the queue of a closing sock, a connect may fail and try
+ * the next address) keep the state in the table and their action chooses
+ * it (gobj_change_state); every close goes through sock_close, which ends
+ * in ST_DISCONNECTED.
+ */
+/* clang-format off */
+static const gobj_row_t st_disconnected[] = {
+    /*       event               action              next state */
+    GOBJ_ROW(EV_CONNECT,         ac_connect,         ST_WAIT_CONNECTED), /* or refused */
+    GOBJ_ROW(EV_GSOCK_ACCEPTED,  ac_accepted,        ST_CONNECTED),
+    GOBJ_ROW(EV_DROP,            NULL,               NULL),  /* nothing to drop */
+    {NULL, NULL, NULL, NULL},
+};
+
+static const gobj_row_t st_wait_connected[] = {
+    /*       event               action              next state */
+    GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_connect_result,  NULL),  /* ST_CONNECTED or failed */
+    GOBJ_ROW(EV_GSOCK_TIMER,     ac_connect_timeout, NULL),  /* ST_DISCONNECTED */
+    GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
+    GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
+    {NULL, NULL, NULL, NULL},
+};
+
+static const gobj_row_t st_connected[] = {
+    /*       event               action              next state */
+    GOBJ_ROW(EV_GSOCK_READABLE,  ac_read,            NULL),  /* peer FIN: ST_CLOSING or closed */
+    GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_write,           NULL),
+    GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),
+    GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* ST_CLOSING or closed */
+    GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* inactivity */
+    {NULL, NULL, NULL, NULL},
+};
+
+static const gobj_row_t st_closing[] = {
+    /*       event               action              next state */
+    GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_write,           NULL),  /* drained: ST_DISCONNECTED */
+    GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* replies after a peer FIN */
+    GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* bounds the wait */
+    GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* drop_timeout, inactivity */
+    {NULL, NULL, NULL, NULL},
+};
+static const gobj_state_def_t sock_states[] = {
+    GOBJ_STATE(ST_DISCONNECTED, st_disconnected),
+    GOBJ_STATE(ST_WAIT_CONNECTED, st_wait_connected),
+    GOBJ_STATE(ST_CONNECTED, st_connected),
+    GOBJ_STATE(ST_CLOSING, st_closing),
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+/* clang-format on */
+
+static const gobj_event_def_t sock_events[] = {
+    {EV_CONNECT, GOBJ_EV_IN, "{host?: string, port?: int, path?: string}"},
+    {EV_SEND_DATA, GOBJ_EV_IN, "{data: string}"},
+    {EV_DROP, GOBJ_EV_IN, "{}"},
+    {EV_CONNECTED, GOBJ_EV_OUT, "{peername, sockname}"},
+    {EV_RX_DATA, GOBJ_EV_OUT, "{data}"},
+    {EV_TRANSMIT_READY, GOBJ_EV_OUT, "{}"},
+    {EV_DISCONNECTED, GOBJ_EV_OUT, "{peername, sockname, reason, errno?}"},
+    {EV_GSOCK_READABLE, GOBJ_EV_IN, "{} internal: the socket is readable"},
+    {EV_GSOCK_WRITABLE, GOBJ_EV_IN, "{} internal: writable, or the connect finished"},
+    {EV_GSOCK_TIMER, GOBJ_EV_IN, "{} internal: a deadline may have passed"},
+    {EV_GSOCK_ACCEPTED, GOBJ_EV_IN, "{} internal: from GServerSock, the descriptor is live"},
+    {NULL, 0, NULL},
+};
+
+/*---------------------------------------------------------------------*
+ *  Registration
+ *---------------------------------------------------------------------*/
+const gclass_def_t gobj__gsock_def = {
+    .name = GCLASS_GSOCK_NAME,
+    .description = "One stream connection (TCP or unix socket): rx/tx as events",
+    .states = sock_states,
+    .events = sock_events,
+    .attrs = sock_attrs,
+    .methods =
+        {
+            .mt_create = mt_create,
+            .mt_start = mt_start,
+            .mt_stop = mt_stop,
+            .mt_destroy = mt_destroy,
+        },
+    .priv_size = sizeof(sock_priv_t),
+};

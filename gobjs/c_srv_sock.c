@@ -1,0 +1,759 @@
+/*
+ * c_srv_sock.c - GServerSock: listens on TCP (IPv4/IPv6) ports or a unix
+ * socket and turns each accepted connection into a GSock.
+ *
+ * What it is
+ *   gobj_start binds every configured address, all or nothing, and starts
+ *   accepting.  Each accepted connection becomes a GSock named
+ *   "<server-name>.clisrv_<n>" (n counts up from 1, never reused), created as
+ *   a child of the subscriber (the parent unless `subscriber` names another
+ *   gobj).  The GSock subscribes its parent to its output events, so the
+ *   subscriber gets EV_CONNECTED {peername, sockname} with the GSock as src,
+ *   then that GSock's EV_RX_DATA ... EV_DISCONNECTED.  The subscriber owns
+ *   the GSock and destroys it, normally on EV_DISCONNECTED.
+ *
+ * Lifecycle
+ *   gobj_start  binds (the first time) and accepts.  On any failure every
+ *               socket already bound is closed, a unix socket file it
+ *               created is removed, one error names the address and the OS
+ *               reason, and the start fails with the negated errno.
+ *   gobj_stop   stops accepting; the sockets stay bound, so new clients wait
+ *               in the backlog.  gobj_start resumes.
+ *   destroy     closes the listeners and removes the unix socket file (if
+ *               it is still the one this server created).
+ *   None of these touch the connections already accepted.
+ *
+ * Accepting pauses by itself at max_connections (until one closes) and on
+ * EMFILE / ENFILE / ENOBUFS / ENOMEM (a timer retries after 100 ms, doubling
+ * to 1 s; one warning per burst).  ECONNABORTED and the like are skipped.
+ *
+ * Input events: internal only (listener readable, the retry timer, one of
+ * its GSocks closed).  Output events: none of its own.
+ * Attributes: see the table below and doc/gclasses/GServerSock.md.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ginsfsm/gobjs.h"
+#include "ginsfsm/log.h"
+#include "ginsfsm/loop.h"
+#include "sock_internal.h"
+
+/* After the ginsfsm headers: libevent #defines EV_TIMEOUT. */
+#include <event2/event.h>
+
+GOBJ_DEFINE_STATE(ST_LISTENING);
+GOBJ_DEFINE_STATE(ST_PAUSED);
+
+/* Internal input events. */
+GOBJ_DEFINE_EVENT(EV_SRVSOCK_READABLE);     /* in: {} a listener has connections */
+GOBJ_DEFINE_EVENT(EV_SRVSOCK_RETRY);        /* in: {} accept backoff is over */
+GOBJ_DEFINE_EVENT(EV_SRVSOCK_GSOCK_CLOSED); /* in: {} from a GSock of ours (src) */
+
+/* Connections accepted per readiness, so that one busy listener cannot keep
+ * the loop from everything else. */
+#define ACCEPT_BATCH   64
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS   1000
+
+/*---------------------------------------------------------------------*
+ *  Private data
+ *---------------------------------------------------------------------*/
+typedef struct listener {
+    gobj_t *gobj;
+    int fd;
+    struct event *ev;
+    char address[GSOCK_ADDRSTRLEN]; /* as logged, with the real port */
+    bool wildcard;                  /* the local address differs per connection */
+    int family;
+} listener_t;
+
+typedef struct {
+    /* Attributes. */
+    char *host;
+    int64_t port;
+    json_t *ports;
+    bool use_multi_ports;
+    char *path;
+    int64_t backlog;
+    int64_t max_connections;
+    char *subscriber;
+    json_t *ssl_options;
+    int64_t n_gsocks;
+    int64_t total_accepted;
+
+    /* Run time. */
+    listener_t **ls;
+    size_t n_ls;
+    listener_t *ready; /* set by the callback for ac_accept */
+    gsock_srv_link_t *link;
+    gclass_t *gsock_gc;
+    gobj_loop_timer_t *retry;
+    uint64_t retry_ms;
+    uint64_t serial;
+    bool running;   /* between mt_start and mt_stop */
+    bool accepting; /* the listener events are added */
+    bool at_limit;  /* max_connections reached */
+    bool backoff;   /* waiting for the retry timer */
+    bool warned;    /* this burst of accept errors was logged */
+    bool unix_created;
+    dev_t unix_dev;
+    ino_t unix_ino;
+} srv_priv_t;
+
+/*---------------------------------------------------------------------*
+ *  Attributes
+ *---------------------------------------------------------------------*/
+/* clang-format off */
+static const gobj_attr_t srv_attrs[] = {
+    GOBJ_ATTR("host", GOBJ_ATTR_STRING, srv_priv_t, host, "\"\"", GOBJ_RD,
+              "Name or IPv4/IPv6 literal to listen on; empty = 0.0.0.0 and ::"),
+    GOBJ_ATTR("port", GOBJ_ATTR_INT, srv_priv_t, port, "0", GOBJ_RD,
+              "TCP port; 0 = the kernel's choice, read back after start"),
+    GOBJ_ATTR("ports", GOBJ_ATTR_JSON, srv_priv_t, ports, "[]", GOBJ_RD,
+              "With use_multi_ports: the ports to listen on (read back after start)"),
+    GOBJ_ATTR("use_multi_ports", GOBJ_ATTR_BOOL, srv_priv_t, use_multi_ports, "false", GOBJ_RD,
+              "Listen on each of ports instead of port"),
+    GOBJ_ATTR("path", GOBJ_ATTR_STRING, srv_priv_t, path, "\"\"", GOBJ_RD,
+              "Unix socket path to listen on (instead of host and port)"),
+    GOBJ_ATTR("backlog", GOBJ_ATTR_INT, srv_priv_t, backlog, "511", GOBJ_RD,
+              "listen() backlog"),
+    GOBJ_ATTR("max_connections", GOBJ_ATTR_INT, srv_priv_t, max_connections, "0",
+              GOBJ_RD | GOBJ_WR, "Stop accepting while this many are open; 0 = unlimited"),
+    GOBJ_ATTR("subscriber", GOBJ_ATTR_STRING, srv_priv_t, subscriber, "\"\"", GOBJ_RD,
+              "Unique or full name of the owner of the GSocks; empty = the parent"),
+    GOBJ_ATTR("ssl_options", GOBJ_ATTR_JSON, srv_priv_t, ssl_options, "{}", GOBJ_RD,
+              "Reserved for TLS (stored, not used yet)"),
+    GOBJ_ATTR("n_gsocks", GOBJ_ATTR_INT, srv_priv_t, n_gsocks, "0", GOBJ_STATS,
+              "Accepted connections open now"),
+    GOBJ_ATTR("total_accepted", GOBJ_ATTR_INT, srv_priv_t, total_accepted, "0", GOBJ_STATS,
+              "Connections accepted so far"),
+    GOBJ_ATTR_END,
+};
+/* clang-format on */
+
+/*---------------------------------------------------------------------*
+ *  Loop glue
+ *---------------------------------------------------------------------*/
+static void on_listener(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    listener_t *l = arg;
+    gobj_t *gobj = l->gobj;
+    srv_priv_t *priv = gobj_priv(gobj);
+    priv->ready = l;
+    gobj_send_event(gobj, EV_SRVSOCK_READABLE, NULL, gobj);
+}
+
+static void on_retry(void *user)
+{
+    gobj_t *gobj = user;
+    gobj_send_event(gobj, EV_SRVSOCK_RETRY, NULL, gobj);
+}
+
+/*---------------------------------------------------------------------*
+ *  Helpers
+ *---------------------------------------------------------------------*/
+static gobj_t *resolve(const char *name)
+{
+    gobj_t *g = gobj_find_unique(name);
+    return g ? g : gobj_find_path(NULL, name);
+}
+
+static gobj_t *get_subscriber(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    if (priv->subscriber && *priv->subscriber)
+        return resolve(priv->subscriber);
+    return gobj_parent(gobj);
+}
+
+/* Accept when running, below max_connections and not backing off; the
+ * state follows. */
+static void update_accepting(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    bool want = priv->running && !priv->at_limit && !priv->backoff && priv->n_ls > 0;
+    if (want != priv->accepting) {
+        for (size_t i = 0; i < priv->n_ls; i++) {
+            if (want)
+                event_add(priv->ls[i]->ev, NULL);
+            else
+                event_del(priv->ls[i]->ev);
+        }
+        priv->accepting = want;
+    }
+    gobj_change_state(gobj, priv->n_ls == 0 ? ST_IDLE : want ? ST_LISTENING : ST_PAUSED);
+}
+
+static void close_listeners(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    for (size_t i = 0; i < priv->n_ls; i++) {
+        listener_t *l = priv->ls[i];
+        if (l->ev)
+            event_free(l->ev);
+        if (l->fd >= 0)
+            close(l->fd);
+        free(l);
+    }
+    free(priv->ls);
+    priv->ls = NULL;
+    priv->n_ls = 0;
+    priv->accepting = false;
+    /* Remove the socket file only if it is still ours: another server may
+     * have replaced it since. */
+    if (priv->unix_created) {
+        struct stat st;
+        if (lstat(priv->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == priv->unix_dev &&
+            st.st_ino == priv->unix_ino)
+            unlink(priv->path);
+        priv->unix_created = false;
+    }
+}
+
+/* One error record for a failed start: the address and the OS reason. */
+static int fail_listen(gobj_t *gobj, const char *address, int err, const char *why)
+{
+    char msg[GSOCK_ADDRSTRLEN + 200];
+    snprintf(msg, sizeof msg, "cannot listen on %s: %s", address, why ? why : strerror(err));
+    gobj_log(GOBJ_LOG_ERROR, gobj, msg, "address", json_string(address), "error",
+             json_string(why ? why : strerror(err)), "errno",
+             json_string(err ? gobj_err_name(-err) : ""), NULL);
+    return err ? -err : GOBJ_ECONFIG;
+}
+
+static listener_t *add_listener(gobj_t *gobj, int fd)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    listener_t *l = calloc(1, sizeof *l);
+    listener_t **n = realloc(priv->ls, (priv->n_ls + 1) * sizeof *n);
+    if (!l || !n) {
+        free(l);
+        if (n)
+            priv->ls = n;
+        return NULL;
+    }
+    priv->ls = n;
+    l->gobj = gobj;
+    l->fd = fd;
+    l->ev = event_new(gobj_loop_base(), fd, EV_READ | EV_PERSIST, on_listener, l);
+    priv->ls[priv->n_ls++] = l;
+    if (!l->ev)
+        return NULL; /* closed with the others by the caller */
+    return l;
+}
+
+/* Bind and listen on one TCP address.  *port: in, the port to use (0 =
+ * any); out, the bound port.  Returns 0 or a negative code (logged). */
+static int listen_tcp(gobj_t *gobj, struct sockaddr *sa, socklen_t len, bool v6only, bool wildcard,
+                      int *port)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    char address[GSOCK_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET)
+        ((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)*port);
+    else
+        ((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)*port);
+    gsock__format_addr(sa, len, address, sizeof address);
+
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail_listen(gobj, address, errno, NULL);
+    int one = 1;
+    /* Restarting while old connections sit in TIME_WAIT must work; a live
+     * listener on the same address still makes bind fail on Linux. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (v6only)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, sa, len) < 0 || listen(fd, (int)priv->backlog) < 0) {
+        int err = errno;
+        close(fd);
+        return fail_listen(gobj, address, err, NULL);
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    listener_t *l = add_listener(gobj, fd);
+    if (!l) {
+        if (!priv->n_ls || priv->ls[priv->n_ls - 1]->fd != fd)
+            close(fd);
+        return fail_listen(gobj, address, ENOMEM, NULL);
+    }
+    gsock__format_addr((struct sockaddr *)&ss, sl, l->address, sizeof l->address);
+    l->wildcard = wildcard;
+    l->family = sa->sa_family;
+    *port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                    : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
+/* Listen on every address of host for one port.  *port as in listen_tcp:
+ * with 0 the first address gets the kernel's port and the others reuse it. */
+static int listen_port(gobj_t *gobj, int *port)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    if (!priv->host || !*priv->host) {
+        /* All families: 0.0.0.0 and ::, the v6 socket IPv6-only so that
+         * both can hold the same port. */
+        struct sockaddr_in in4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
+        int rc = listen_tcp(gobj, (struct sockaddr *)&in4, sizeof in4, false, true, port);
+        if (rc < 0)
+            return rc;
+        struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_addr = in6addr_any};
+        int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe < 0 && errno == EAFNOSUPPORT)
+            return 0; /* a machine without IPv6: the IPv4 socket is all */
+        if (probe >= 0)
+            close(probe);
+        return listen_tcp(gobj, (struct sockaddr *)&in6, sizeof in6, true, true, port);
+    }
+    char service[16];
+    snprintf(service, sizeof service, "%d", *port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gerr = getaddrinfo(priv->host, service, &hints, &res);
+    if (gerr) {
+        char address[GSOCK_ADDRSTRLEN + 16];
+        snprintf(address, sizeof address, strchr(priv->host, ':') ? "[%s]:%d" : "%s:%d", priv->host,
+                 *port);
+        return fail_listen(gobj, address, 0, gai_strerror(gerr));
+    }
+    /* A name with both families (localhost) gets one socket per address;
+     * the v6 one must then be IPv6-only.  A lone "::" stays dual-stack. */
+    bool has_v4 = false;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        has_v4 |= ai->ai_family == AF_INET;
+    int rc = 0;
+    for (struct addrinfo *ai = res; ai && rc == 0; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            continue;
+        /* getaddrinfo may list one address twice (one per protocol). */
+        bool dup = false;
+        for (struct addrinfo *p = res; p != ai; p = p->ai_next)
+            dup |= p->ai_addrlen == ai->ai_addrlen &&
+                   memcmp(p->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0;
+        if (dup)
+            continue;
+        struct sockaddr_storage ss;
+        memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+        bool wildcard = ai->ai_family == AF_INET
+                            ? ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY)
+                            : IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+        rc = listen_tcp(gobj, (struct sockaddr *)&ss, ai->ai_addrlen,
+                        ai->ai_family == AF_INET6 && has_v4, wildcard, port);
+        /* The kernel's port, once chosen, is the port of the other
+         * addresses: the attribute reads back one port. */
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+static int listen_unix(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    size_t n = strlen(priv->path);
+    if (n >= sizeof un.sun_path)
+        return fail_listen(gobj, priv->path, ENAMETOOLONG, NULL);
+    memcpy(un.sun_path, priv->path, n + 1);
+
+    struct stat st;
+    if (lstat(priv->path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return fail_listen(gobj, priv->path, EEXIST, "the path exists and is not a socket");
+        /* A socket file: live if something accepts connections behind it
+         * (never taken over), stale if the connect is refused (left by a
+         * process that died without removing it: replaced). */
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (probe < 0)
+            return fail_listen(gobj, priv->path, errno, NULL);
+        int rc = connect(probe, (struct sockaddr *)&un, sizeof un);
+        int err = rc < 0 ? errno : 0;
+        close(probe);
+        if (err == ECONNREFUSED) {
+            if (unlink(priv->path) < 0 && errno != ENOENT)
+                return fail_listen(gobj, priv->path, errno, NULL);
+        } else if (err == 0 || err == EAGAIN) {
+            return fail_listen(gobj, priv->path, EADDRINUSE,
+                               "another server is listening on this socket");
+        } else {
+            return fail_listen(gobj, priv->path, err, NULL);
+        }
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail_listen(gobj, priv->path, errno, NULL);
+    if (bind(fd, (struct sockaddr *)&un, sizeof un) < 0) {
+        int err = errno;
+        close(fd);
+        return fail_listen(gobj, priv->path, err, NULL);
+    }
+    /* From here the file is ours to remove, also on failure below. */
+    if (lstat(priv->path, &st) == 0) {
+        priv->unix_created = true;
+        priv->unix_dev = st.st_dev;
+        priv->unix_ino = st.st_ino;
+    }
+    listener_t *l = add_listener(gobj, fd);
+    if (!l) {
+        if (!priv->n_ls || priv->ls[priv->n_ls - 1]->fd != fd)
+            close(fd);
+        return fail_listen(gobj, priv->path, ENOMEM, NULL);
+    }
+    if (listen(fd, (int)priv->backlog) < 0)
+        return fail_listen(gobj, priv->path, errno, NULL);
+    snprintf(l->address, sizeof l->address, "%s", priv->path);
+    l->family = AF_UNIX;
+    return 0;
+}
+
+/* Bind everything, all or nothing. */
+static int bind_all(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    int rc = 0;
+    if (!gobj_loop_base()) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the loop is not initialised", NULL);
+        return GOBJ_ESTATE;
+    }
+    if (priv->path && *priv->path) {
+        rc = listen_unix(gobj);
+    } else if (priv->use_multi_ports) {
+        size_t i;
+        json_t *v;
+        if (!json_is_array(priv->ports) || json_array_size(priv->ports) == 0) {
+            gobj_log(GOBJ_LOG_ERROR, gobj,
+                     "GServerSock: use_multi_ports needs a non-empty ports array", NULL);
+            return GOBJ_ECONFIG;
+        }
+        json_array_foreach (priv->ports, i, v) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+                gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: ports must be integers 0..65535",
+                         "ports", json_incref(priv->ports), NULL);
+                return GOBJ_ECONFIG;
+            }
+        }
+        json_t *bound = json_array();
+        json_array_foreach (priv->ports, i, v) {
+            int port = (int)json_integer_value(v);
+            rc = listen_port(gobj, &port);
+            if (rc < 0)
+                break;
+            json_array_append_new(bound, json_integer(port));
+        }
+        if (rc == 0) {
+            json_decref(priv->ports);
+            priv->ports = bound;
+            priv->port = json_integer_value(json_array_get(bound, 0));
+        } else {
+            json_decref(bound);
+        }
+    } else {
+        if (priv->port < 0 || priv->port > 65535) {
+            gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: port must be 0..65535", "port",
+                     json_integer(priv->port), NULL);
+            return GOBJ_ECONFIG;
+        }
+        int port = (int)priv->port;
+        rc = listen_port(gobj, &port);
+        if (rc == 0)
+            priv->port = port;
+    }
+    if (rc == 0 && priv->n_ls == 0) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the host has no IPv4 or IPv6 address", "host",
+                 json_string(priv->host ? priv->host : ""), NULL);
+        rc = GOBJ_ECONFIG;
+    }
+    if (rc < 0) {
+        close_listeners(gobj);
+        return rc;
+    }
+    for (size_t i = 0; i < priv->n_ls; i++)
+        gobj_log(GOBJ_LOG_INFO, gobj, "listening", "address", json_string(priv->ls[i]->address),
+                 NULL);
+    return 0;
+}
+
+/* Accept errors that mean "out of descriptors or memory": retrying at once
+ * would spin, because the connection stays in the backlog. */
+static void start_backoff(gobj_t *gobj, listener_t *l, int err)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    priv->backoff = true;
+    update_accepting(gobj);
+    if (!priv->warned) {
+        gobj_log(GOBJ_LOG_WARN, gobj, "accept paused", "address", json_string(l->address), "error",
+                 json_string(strerror(err)), "errno", json_string(gobj_err_name(-err)), NULL);
+        priv->warned = true;
+    }
+    priv->retry_ms = priv->retry_ms ? priv->retry_ms * 2 : RETRY_FIRST_MS;
+    if (priv->retry_ms > RETRY_MAX_MS)
+        priv->retry_ms = RETRY_MAX_MS;
+    if (!priv->retry)
+        priv->retry = gobj_loop_timer_new(on_retry, gobj);
+    if (priv->retry)
+        gobj_loop_timer_start(priv->retry, priv->retry_ms, false);
+}
+
+/* Turn one accepted descriptor into a GSock child of the subscriber. */
+static void hand_over(gobj_t *gobj, gobj_t *sub, listener_t *l, int fd,
+                      const struct sockaddr_storage *ss, socklen_t sl)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    char name[256];
+    snprintf(name, sizeof name, "%s.clisrv_%llu", gobj_name(gobj),
+             (unsigned long long)++priv->serial);
+    gobj_t *sock = gobj_create(name, priv->gsock_gc, NULL, sub);
+    if (!sock) {
+        close(fd);
+        return; /* the core logged why */
+    }
+    if (gsock__adopt(sock, fd, (const struct sockaddr *)ss, sl, l->wildcard ? NULL : l->address,
+                     priv->link) < 0) {
+        gobj_destroy(sock);
+        return;
+    }
+    priv->link->n_open++;
+    priv->n_gsocks = priv->link->n_open;
+    priv->total_accepted++;
+    if (gobj_start(sock) < 0) {
+        gobj_destroy(sock);
+        return;
+    }
+    gobj_send_event(sock, EV_GSOCK_ACCEPTED, NULL, gobj);
+}
+
+/*---------------------------------------------------------------------*
+ *  Methods
+ *---------------------------------------------------------------------*/
+static int mt_create(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    priv->link = calloc(1, sizeof *priv->link);
+    if (!priv->link)
+        return GOBJ_ENOMEM;
+    priv->link->refs = 1;
+    priv->link->server = gobj;
+    if (json_object_size(priv->ssl_options) > 0)
+        gobj_log(GOBJ_LOG_WARN, gobj,
+                 "GServerSock: TLS is not implemented yet; ssl_options ignored", NULL);
+    return 0;
+}
+
+static int mt_start(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    priv->gsock_gc = gclass_find(GCLASS_GSOCK_NAME);
+    if (!priv->gsock_gc) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the GSock gclass is not registered", NULL);
+        return GOBJ_ENOENT;
+    }
+    if (priv->n_ls == 0) {
+        int rc = bind_all(gobj);
+        if (rc < 0)
+            return rc;
+    }
+    priv->running = true;
+    priv->at_limit = priv->max_connections > 0 && priv->link->n_open >= priv->max_connections;
+    update_accepting(gobj);
+    return 0;
+}
+
+static int mt_stop(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    priv->running = false;
+    update_accepting(gobj);
+    return 0;
+}
+
+static void mt_destroy(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    close_listeners(gobj);
+    gobj_loop_timer_free(priv->retry);
+    priv->retry = NULL;
+    if (priv->link) {
+        priv->link->server = NULL;
+        gsock__link_release(priv->link);
+        priv->link = NULL;
+    }
+}
+
+static void mt_writing(gobj_t *gobj, const char *attr)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    if (strcmp(attr, "max_connections") == 0 && priv->n_ls) {
+        priv->at_limit = priv->max_connections > 0 && priv->link->n_open >= priv->max_connections;
+        update_accepting(gobj);
+    }
+}
+
+/*---------------------------------------------------------------------*
+ *  Actions
+ *---------------------------------------------------------------------*/
+static int ac_accept(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    srv_priv_t *priv = gobj_priv(gobj);
+    listener_t *l = priv->ready;
+    priv->ready = NULL;
+    if (!l || !priv->accepting)
+        return 0;
+    gobj_t *sub = get_subscriber(gobj);
+    if (!sub || gobj_is_destroying(sub)) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the subscriber does not exist", "subscriber",
+                 json_string(priv->subscriber ? priv->subscriber : ""), NULL);
+        return GOBJ_ENOENT;
+    }
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        if (priv->max_connections > 0 && priv->link->n_open >= priv->max_connections) {
+            /* Later clients wait in the backlog until one closes. */
+            priv->at_limit = true;
+            update_accepting(gobj);
+            break;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            /* A client that reset while waiting in the backlog, a signal,
+             * a firewall rule: nothing wrong with the listener. */
+            if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM)
+                continue;
+            if (err == EAGAIN || err == EWOULDBLOCK)
+                break;
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                start_backoff(gobj, l, err);
+                break;
+            }
+            gobj_log(GOBJ_LOG_ERROR, gobj, "accept failed", "address", json_string(l->address),
+                     "error", json_string(strerror(err)), "errno", json_string(gobj_err_name(-err)),
+                     NULL);
+            break;
+        }
+        if (priv->warned) {
+            gobj_log(GOBJ_LOG_INFO, gobj, "accepting again", "address", json_string(l->address),
+                     NULL);
+            priv->warned = false;
+        }
+        priv->retry_ms = 0;
+        hand_over(gobj, sub, l, fd, &ss, sl);
+        /* The subscriber may have stopped or destroyed us, or itself. */
+        if (gobj_is_destroying(gobj) || gobj_is_destroying(sub) || !priv->accepting)
+            break;
+    }
+    return 0;
+}
+
+static int ac_retry(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    srv_priv_t *priv = gobj_priv(gobj);
+    priv->backoff = false;
+    update_accepting(gobj);
+    return 0;
+}
+
+static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    srv_priv_t *priv = gobj_priv(gobj);
+    priv->n_gsocks = priv->link->n_open;
+    if (priv->at_limit &&
+        (priv->max_connections <= 0 || priv->link->n_open < priv->max_connections)) {
+        priv->at_limit = false;
+        update_accepting(gobj);
+    }
+    return 0;
+}
+
+/*---------------------------------------------------------------------*
+ *  FSM
+ *---------------------------------------------------------------------*/
+/*
+ *            gobj_start (binds all, or fails and stays)
+ *  ST_IDLE ---------------------------------------------> ST_LISTENING --.
+ *                                                           |  ^         | EV_SRVSOCK_READABLE:
+ *      gobj_stop / max_connections reached / EMFILE...      |  |         | accept, hand over
+ *                                                           v  |<--------'
+ *                                                        ST_PAUSED
+ *      gobj_start / a GSock closed (below max) / EV_SRVSOCK_RETRY  (back up)
+ *
+ * The sockets stay bound in ST_PAUSED; only destroy closes them.  The
+ * actions and methods choose the state (update_accepting).
+ */
+/* clang-format off */
+static const gobj_row_t st_idle[] = {
+    /*       event                     action            next state */
+    GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),
+    {NULL, NULL, NULL, NULL},
+};
+
+static const gobj_row_t st_listening[] = {
+    /*       event                     action            next state */
+    GOBJ_ROW(EV_SRVSOCK_READABLE,      ac_accept,        NULL),  /* ST_PAUSED at a limit */
+    GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),
+    GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),
+    {NULL, NULL, NULL, NULL},
+};
+
+static const gobj_row_t st_paused[] = {
+    /*       event                     action            next state */
+    GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),  /* ST_LISTENING below max */
+    GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),  /* ST_LISTENING if running */
+    {NULL, NULL, NULL, NULL},
+};
+static const gobj_state_def_t srv_states[] = {
+    GOBJ_STATE(ST_IDLE, st_idle),
+    GOBJ_STATE(ST_LISTENING, st_listening),
+    GOBJ_STATE(ST_PAUSED, st_paused),
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+/* clang-format on */
+
+static const gobj_event_def_t srv_events[] = {
+    {EV_SRVSOCK_READABLE, GOBJ_EV_IN, "{} internal: a listener has connections waiting"},
+    {EV_SRVSOCK_RETRY, GOBJ_EV_IN, "{} internal: the accept backoff is over"},
+    {EV_SRVSOCK_GSOCK_CLOSED, GOBJ_EV_IN, "{} internal: one of its GSocks closed"},
+    {NULL, 0, NULL},
+};
+
+/*---------------------------------------------------------------------*
+ *  Registration
+ *---------------------------------------------------------------------*/
+const gclass_def_t gobj__gserversock_def = {
+    .name = GCLASS_GSERVERSOCK_NAME,
+    .description = "Listens on TCP ports or a unix socket; each connection becomes a GSock",
+    .states = srv_states,
+    .events = srv_events,
+    .attrs = srv_attrs,
+    .methods =
+        {
+            .mt_create = mt_create,
+            .mt_start = mt_start,
+            .mt_stop = mt_stop,
+            .mt_destroy = mt_destroy,
+            .mt_writing = mt_writing,
+        },
+    .priv_size = sizeof(srv_priv_t),
+};

@@ -9,9 +9,10 @@
 #include "ginsfsm/gobj.h"
 #include "ginsfsm/gobjs.h"
 
+#include "c_echo.h"
 #include "c_ticker.h"
 
-/* The default config file (samples/ticker.json) and its name, compiled in by
+/* The default config file (samples/echo.json) and its name, compiled in by
  * samples/local.mk so that the built-in config and the sample file are one
  * source. */
 extern const char gserve_default_config[], gserve_default_config_name[];
@@ -22,7 +23,10 @@ static int register_gclasses(void *user)
     int rc = gobj_register_builtin_gclasses();
     if (rc < 0)
         return rc;
-    return ticker_register_gclass();
+    rc = ticker_register_gclass();
+    if (rc < 0)
+        return rc;
+    return echo_register_gclass();
 }
 
 int main(int argc, char **argv)

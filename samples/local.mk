@@ -4,17 +4,18 @@ libginsfsm_la_SOURCES += lib/app.c
 ginsfsminclude_HEADERS += include/ginsfsm/app.h
 
 bin_PROGRAMS += samples/gserve
-samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h
+samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h \
+	samples/c_echo.c samples/c_echo.h
 nodist_samples_gserve_SOURCES = samples/gserve_default.c
 samples_gserve_LDADD = libginsfsm.la $(JANSSON_LIBS)
-EXTRA_DIST += samples/ticker.json
+EXTRA_DIST += samples/ticker.json samples/echo.json samples/echo-unix.json samples/echo-dual.json
 CLEANFILES += samples/gserve_default.c
 
 ## The configuration gserve runs when no -c is given.  The file itself is
 ## compiled in, as a NUL-terminated array of bytes, so that the default and
 ## the sample file cannot drift apart; its name labels error messages.  od and
 ## sed are POSIX (xxd is not always installed).
-GSERVE_DEFAULT_CONFIG = samples/ticker.json
+GSERVE_DEFAULT_CONFIG = samples/echo.json
 samples/gserve_default.c: $(srcdir)/$(GSERVE_DEFAULT_CONFIG) $(srcdir)/samples/local.mk
 	$(AM_V_GEN)$(MKDIR_P) samples && { \
 	  echo '/* Generated from $(GSERVE_DEFAULT_CONFIG) by samples/local.mk: do not edit. */'; \

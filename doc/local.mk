@@ -3,9 +3,7 @@ dist_man_MANS += doc/gserve.1
 EXTRA_DIST += doc/gserve.md doc/manual.md doc/api.md doc/performance.md \
 	doc/gclasses/GTimer.md doc/gclasses/GTimer.dot doc/gclasses/GTimer.svg \
 	doc/gclasses/Ticker.md doc/gclasses/Ticker.dot doc/gclasses/Ticker.svg \
-	doc/gclasses/Echo.md doc/gclasses/Echo.dot doc/gclasses/Echo.svg \
-	doc/gclasses/GSock.dot doc/gclasses/GSock.svg \
-	doc/gclasses/GServerSock.dot doc/gclasses/GServerSock.svg
+	doc/gclasses/Echo.md doc/gclasses/Echo.dot doc/gclasses/Echo.svg
 
 ## make doc: for every gclass card doc/gclasses/NAME.md, the state machine of
 ## NAME as Graphviz DOT, doc/gclasses/NAME.dot (always), and rendered as

@@ -3,8 +3,23 @@ noinst_PROGRAMS += bench/dispatch
 bench_dispatch_SOURCES = bench/dispatch.c
 bench_dispatch_LDADD = $(TESTLIBS)
 bench_dispatch_LDFLAGS = $(TESTLINKFLAGS)
+
+## The echo benchmarks: a load generator and the two servers gserve's echo is
+## measured against.  None of them uses the library: the load generator must
+## share nothing with what it measures, and the baselines are what a user
+## would write without us (plain libevent) and the practical limit (raw
+## epoll).
+noinst_PROGRAMS += bench/loadgen bench/baseline_libevent bench/baseline_epoll
+bench_loadgen_SOURCES = bench/loadgen.c
+bench_loadgen_CFLAGS = $(AM_CFLAGS) -pthread
+bench_loadgen_LDFLAGS = -pthread
+bench_baseline_libevent_SOURCES = bench/baseline_libevent.c
+bench_baseline_libevent_LDADD = $(LIBEVENT_LIBS)
+bench_baseline_epoll_SOURCES = bench/baseline_epoll.c
 EXTRA_DIST += bench/run
 
-bench: bench/dispatch
+BENCH_DEPS = bench/dispatch bench/loadgen bench/baseline_libevent bench/baseline_epoll \
+	samples/gserve
+bench: $(BENCH_DEPS)
 	$(srcdir)/bench/run $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench

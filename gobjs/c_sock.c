@@ -446,7 +446,14 @@ static void release_fd(gobj_t *gobj)
     gobj_loop_timer_stop(priv->timer);
     txq_clear(priv);
     if (priv->fd >= 0) {
-        close(priv->fd);
+        /* After the peer's EOF nothing more can come: a plain close.
+         * Otherwise the peer may still be sending (a client we stop or drop
+         * while it writes): close without a reset that would destroy the
+         * end of the replies it has not read yet. */
+        if (priv->rx_eof)
+            close(priv->fd);
+        else
+            gsock__close_lingering(priv->fd);
         priv->fd = -1;
     }
     if (priv->ai_list) {
@@ -802,6 +809,12 @@ static int mt_stop(gobj_t *gobj)
      * one EV_DISCONNECTED {reason: "stopped"}, at once if nothing is queued,
      * else once the queue is written (drop_timeout bounds the wait).  When
      * the stop is part of a destroy, mt_destroy closes right after. */
+    if (priv->closing_reason && gobj_is_stopping(gobj)) {
+        /* A second stop while flushing: finish now (gserve's shutdown_timeout),
+         * still with the one EV_DISCONNECTED the session owes. */
+        sock_close(gobj, priv->closing_reason, 0);
+        return 0;
+    }
     if (priv->session || priv->fd >= 0)
         graceful_close(gobj, "stopped");
     /* Still flushing: the owner (gserve's shutdown) waits for gobj_stopped,

@@ -2,7 +2,8 @@
 libginsfsm_la_SOURCES += \
 	gobjs/sock_internal.h \
 	gobjs/c_sock.c \
-	gobjs/c_srv_sock.c
+	gobjs/c_srv_sock.c \
+	gobjs/linger.c
 
 ## The unit tests run a server and its clients in one process on loopback;
 ## some clients are plain blocking sockets in a thread.

@@ -59,6 +59,12 @@ int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t pe
  */
 char *gsock__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 
+/* Close a connected socket without a reset that would make the peer lose
+ * data it has not read yet: shut it for writing, discard what still arrives
+ * until the peer closes or a short time passes, then close (linger.c).
+ * Takes the descriptor. */
+void gsock__close_lingering(int fd);
+
 /* Large enough for any formatted address, including a unix path. */
 #define GSOCK_ADDRSTRLEN 128
 

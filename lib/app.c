@@ -1392,6 +1392,11 @@ static void on_shutdown_deadline(void *user)
     app_ctx_t *ctx = user;
     gobj_log(GOBJ_LOG_WARN, NULL, "shutdown_timeout expired, destroying the tree",
              "shutdown_timeout", json_integer(ctx->shutdown_timeout), NULL);
+    /* A second stop asks every gobj still stopping to finish now: a
+     * connection still flushing closes and publishes its EV_DISCONNECTED
+     * while its owner can still hear it, before the tree is destroyed. */
+    if (ctx->root)
+        gobj_stop_tree(ctx->root);
     finish(ctx);
 }
 
@@ -1500,6 +1505,11 @@ static int run(app_ctx_t *ctx)
     if (rc < 0) {
         gobj_log(GOBJ_LOG_ERROR, ctx->root, "cannot start the tree", "error",
                  json_string(gobj_strerror(rc)), NULL);
+        /* A start that found its configuration unusable (a TLS certificate
+         * that does not load, a port out of range) is the user's to fix, as
+         * a bad config file is: exit 2, not the runtime failure's 1. */
+        if (rc == GOBJ_ECONFIG)
+            status = GAPP_EXIT_USAGE;
         goto out;
     }
 

@@ -475,9 +475,11 @@ int gobj_start(gobj_t *g)
     return 0;
 }
 
+/* A stop of a gobj that is still stopping (its mt_stop returned > 0) asks it
+ * to finish at once: mt_stop runs again and sees it is already closing. */
 static int stop(gobj_t *g, bool destroying)
 {
-    if (!g || !(g->flags & GOBJ_F_RUNNING))
+    if (!g || !(g->flags & (GOBJ_F_RUNNING | GOBJ_F_STOPPING)))
         return 0;
     if (!destroying && (g->flags & GOBJ_F_DESTROYED))
         return GOBJ_EDESTROYED;

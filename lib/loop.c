@@ -209,10 +209,33 @@ static int count_event(const struct event_base *b, const struct event *ev, void 
     return 0;
 }
 
+/* Hooks run by gobj_loop_free before anything is checked or freed. */
+#define MAX_FREE_HOOKS 8
+static struct {
+    void (*fn)(void *user);
+    void *user;
+} free_hooks[MAX_FREE_HOOKS];
+static int n_free_hooks;
+
+int gobj_loop_on_free(void (*fn)(void *user), void *user)
+{
+    if (!base)
+        return GOBJ_ESTATE;
+    if (!fn || n_free_hooks == MAX_FREE_HOOKS)
+        return fn ? GOBJ_ENOMEM : GOBJ_EINVAL;
+    free_hooks[n_free_hooks].fn = fn;
+    free_hooks[n_free_hooks].user = user;
+    n_free_hooks++;
+    return 0;
+}
+
 void gobj_loop_free(void)
 {
     if (!base)
         return;
+    for (int i = 0; i < n_free_hooks; i++)
+        free_hooks[i].fn(free_hooks[i].user);
+    n_free_hooks = 0;
     gobj_set_post_notify(NULL, NULL);
 
     /* The contract is that every timer and signal callback is gone by now.

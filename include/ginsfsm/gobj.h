@@ -211,7 +211,8 @@ typedef struct gobj_methods {
     int (*mt_create)(gobj_t *gobj);
     int (*mt_start)(gobj_t *gobj); /* < 0 fails the start */
     /* 0: stopped.  > 0: still finishing work (a connection flushing its
-     * output): the gobj is "stopping" until it calls gobj_stopped(). */
+     * output): the gobj is "stopping" until it calls gobj_stopped().  A
+     * gobj_stop() while stopping calls mt_stop again, meaning "finish now". */
     int (*mt_stop)(gobj_t *gobj);
     void (*mt_destroy)(gobj_t *gobj); /* release what mt_create/mt_start acquired */
     /* After an attribute was written at run time (not at create). */

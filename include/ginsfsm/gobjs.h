@@ -70,7 +70,7 @@ GOBJ_DECLARE_STATE(ST_CLOSING);
  *  that GSock's EV_CONNECTED {peername, sockname} (src = the GSock).
  *  attrs: host ("" = 0.0.0.0 and ::), port (0 = the kernel's choice; reads
  *         back the bound port after start), ports + use_multi_ports,
- *         path (unix), backlog (511), max_connections (0 = unlimited),
+ *         path (unix), backlog (4096), max_connections (0 = unlimited),
  *         subscriber (string; default the parent), ssl_options (reserved)
  *  stats: n_gsocks (open now), total_accepted
  *  gobj_start binds (all or nothing) and accepts; gobj_stop stops accepting

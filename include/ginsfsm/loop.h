@@ -36,6 +36,11 @@ void gobj_loop_stop(void);
 /* Free the loop; every timer and signal handler must be gone.
  * Posted events still queued are dropped (kw released). */
 void gobj_loop_free(void);
+/* Call fn when gobj_loop_free runs, before it frees the base: for code in
+ * gobjs/ that keeps process-wide loop resources outside any gobj (sockets
+ * still closing after their GSock is gone).  At most 8 hooks; each is called
+ * once and forgotten.  Returns: 0, GOBJ_ESTATE (no loop) or GOBJ_ENOMEM. */
+int gobj_loop_on_free(void (*fn)(void *user), void *user);
 /* How many posted events one turn delivers at most (default 1024). */
 void gobj_loop_set_post_batch(unsigned n);
 

@@ -1,1 +1,15 @@
 ## tests/blackbox/sock.mk: black-box tests of the echo server (fragment of the top Makefile.am).
+## Each script starts samples/gserve running the Echo sample on a port the
+## kernel chose (or a unix socket in its own temporary directory) and drives
+## it with real clients on loopback: tests/blackbox/echo_client.py, which
+## needs python3 (the scripts skip, status 77, without it).
+ECHO_BLACKBOX_TESTS = \
+	tests/blackbox/echo_basic.sh \
+	tests/blackbox/echo_ends.sh \
+	tests/blackbox/echo_addr.sh \
+	tests/blackbox/echo_unix.sh \
+	tests/blackbox/echo_limits.sh \
+	tests/blackbox/echo_stress.sh
+TESTS += $(ECHO_BLACKBOX_TESTS)
+dist_check_SCRIPTS += $(ECHO_BLACKBOX_TESTS)
+EXTRA_DIST += tests/blackbox/echo_lib.sh tests/blackbox/echo_client.py

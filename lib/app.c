@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1476,6 +1477,26 @@ static void apply_log_settings(const app_ctx_t *ctx)
         gobj_log_set_format(strcmp(format, "json") == 0 ? GOBJ_LOG_JSON : GOBJ_LOG_TEXT);
 }
 
+/* Raise the soft RLIMIT_NOFILE to the hard limit.  Returns: the limit now
+ * in force (-1 if unknown). */
+static json_int_t raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+            gobj_log(GOBJ_LOG_WARN, NULL, "cannot raise the descriptor limit", "soft",
+                     json_integer((json_int_t)was), "hard", json_integer((json_int_t)rl.rlim_max),
+                     "error", json_string(strerror(errno)), NULL);
+            rl.rlim_cur = was;
+        }
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? -1 : (json_int_t)rl.rlim_cur;
+}
+
 static int run(app_ctx_t *ctx)
 {
     int status = GAPP_EXIT_FAILURE;
@@ -1483,6 +1504,10 @@ static int run(app_ctx_t *ctx)
     json_t *sd = json_object_get(ctx->cfg, "shutdown_timeout");
 
     ctx->shutdown_timeout = sd ? json_integer_value(sd) : APP_SHUTDOWN_TIMEOUT_MSEC;
+
+    /* A server holds one descriptor per connection: take all the process is
+     * allowed (the soft limit up to the hard one), before anything opens. */
+    json_int_t max_fds = raise_fd_limit();
 
     rc = gobj_loop_init();
     int own_loop = rc == 0;
@@ -1524,7 +1549,7 @@ static int run(app_ctx_t *ctx)
 
     gobj_log(GOBJ_LOG_INFO, NULL, "running", "name", json_string(config_name(ctx)), "version",
              json_string(ctx->app->version ? ctx->app->version : gobj_version()), "pid",
-             json_integer((json_int_t)getpid()), NULL);
+             json_integer((json_int_t)getpid()), "max_fds", json_integer(max_fds), NULL);
     rc = gobj_loop_run();
     if (rc < 0) {
         gobj_log(GOBJ_LOG_ERROR, NULL, "the event loop failed", "error",

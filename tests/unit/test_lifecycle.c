@@ -16,40 +16,15 @@
 GOBJ_DEFINE_EVENT(EV_LF_PING);
 GOBJ_DEFINE_STATE(ST_LF_IDLE);
 
-/*--------------------------------------------------------------------------*
- *  Trace
- *--------------------------------------------------------------------------*/
-static char g_trace[8192];
-
-static void trace_reset(void)
-{
-    g_trace[0] = '\0';
-}
-
-static void trace_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void trace_add(const char *fmt, ...)
-{
-    size_t len = strlen(g_trace);
-    va_list ap;
-
-    if (len > 0 && len + 1 < sizeof g_trace) {
-        g_trace[len++] = ' ';
-        g_trace[len] = '\0';
-    }
-    va_start(ap, fmt);
-    vsnprintf(g_trace + len, sizeof g_trace - len, fmt, ap);
-    va_end(ap);
-}
-
 /* Position of a whole token in the trace, or -1. */
 static long trace_pos(const char *token)
 {
     size_t n = strlen(token);
-    for (const char *p = g_trace; (p = strstr(p, token)) != NULL; p++) {
-        bool starts = p == g_trace || p[-1] == ' ';
+    for (const char *p = t_trace; (p = strstr(p, token)) != NULL; p++) {
+        bool starts = p == t_trace || p[-1] == ' ';
         bool ends = p[n] == '\0' || p[n] == ' ';
         if (starts && ends)
-            return (long)(p - g_trace);
+            return (long)(p - t_trace);
     }
     return -1;
 }
@@ -59,8 +34,8 @@ static int trace_count(const char *token)
 {
     size_t n = strlen(token);
     int count = 0;
-    for (const char *p = g_trace; (p = strstr(p, token)) != NULL; p++) {
-        bool starts = p == g_trace || p[-1] == ' ';
+    for (const char *p = t_trace; (p = strstr(p, token)) != NULL; p++) {
+        bool starts = p == t_trace || p[-1] == ' ';
         bool ends = p[n] == '\0' || p[n] == ' ';
         if (starts && ends)
             count++;
@@ -74,7 +49,7 @@ static int trace_count(const char *token)
         long pa_ = trace_pos(a), pb_ = trace_pos(b);                            \
         t_checks++;                                                             \
         if (pa_ < 0 || pb_ < 0 || pa_ > pb_)                                    \
-            T_FAIL_("\"%s\" before \"%s\" in trace \"%s\"", (a), (b), g_trace); \
+            T_FAIL_("\"%s\" before \"%s\" in trace \"%s\"", (a), (b), t_trace); \
     } while (0)
 
 /*--------------------------------------------------------------------------*
@@ -105,7 +80,7 @@ static const gobj_attr_t life_attrs[] = {
 static int life_mt_create(gobj_t *gobj)
 {
     life_priv_t *priv = gobj_priv(gobj);
-    trace_add("create:%s", gobj_name(gobj));
+    t_trace_add("create:%s", gobj_name(gobj));
     priv->hook = NULL;
     return priv->fail_create ? GOBJ_ERANGE : 0;
 }
@@ -113,20 +88,20 @@ static int life_mt_create(gobj_t *gobj)
 static int life_mt_start(gobj_t *gobj)
 {
     life_priv_t *priv = gobj_priv(gobj);
-    trace_add("start:%s", gobj_name(gobj));
+    t_trace_add("start:%s", gobj_name(gobj));
     return priv->fail_start ? GOBJ_ERANGE : 0;
 }
 
 static int life_mt_stop(gobj_t *gobj)
 {
     life_priv_t *priv = gobj_priv(gobj);
-    trace_add("stop:%s", gobj_name(gobj));
+    t_trace_add("stop:%s", gobj_name(gobj));
     return priv->async_stop ? 1 : 0;
 }
 
 static void life_mt_destroy(gobj_t *gobj)
 {
-    trace_add("destroy:%s", gobj_name(gobj));
+    t_trace_add("destroy:%s", gobj_name(gobj));
 }
 
 static int ac_ping(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
@@ -135,7 +110,7 @@ static int ac_ping(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)ev;
     (void)kw;
     (void)src;
-    trace_add("ping:%s", gobj_name(gobj));
+    t_trace_add("ping:%s", gobj_name(gobj));
     if (priv->hook)
         return priv->hook(gobj);
     return (int)priv->value;
@@ -213,10 +188,10 @@ static bool g_seen[16];
 static void case_basic(void)
 {
     size_t live = gobj_live_count();
-    trace_reset();
+    t_trace_reset();
     gobj_t *a = mk("a", NULL);
     REQUIRE(a);
-    T_EQ_STR(g_trace, "create:a");
+    T_EQ_STR(t_trace, "create:a");
     T_EQ_INT(gobj_live_count(), live + 1);
     T_ASSERT(!gobj_is_running(a));
     T_ASSERT(!gobj_is_destroying(a));
@@ -228,15 +203,15 @@ static void case_basic(void)
     T_EQ_INT(gobj_start(a), 0);
     T_ASSERT(gobj_is_running(a));
     gobj_destroy(a);
-    T_EQ_STR(g_trace, "create:a start:a stop:a start:a stop:a destroy:a");
+    T_EQ_STR(t_trace, "create:a start:a stop:a start:a stop:a destroy:a");
     T_EQ_INT(gobj_live_count(), live);
 
     /* A gobj that never ran is not stopped. */
-    trace_reset();
+    t_trace_reset();
     gobj_t *b = mk("b", NULL);
     REQUIRE(b);
     gobj_destroy(b);
-    T_EQ_STR(g_trace, "create:b destroy:b");
+    T_EQ_STR(t_trace, "create:b destroy:b");
 
     gobj_destroy(NULL);
     T_EQ_INT(gobj_live_count(), live);
@@ -283,7 +258,7 @@ static void case_create_fails(void)
     size_t live = gobj_live_count();
     long json_before = t_json_live;
 
-    trace_reset();
+    t_trace_reset();
     gobj_t *x = gobj_create("x", g_gc, json_pack("{s:b}", "fail_create", 1), p);
     T_ASSERT(x == NULL);
     T_EQ_INT(trace_count("create:x"), 1);
@@ -320,13 +295,13 @@ static void case_start_stop_tree(void)
     gobj_t *c2 = mk("c2", r);
     REQUIRE(c1 && g1 && c2);
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_start_tree(r), 0);
-    T_EQ_STR(g_trace, "start:r start:c1 start:g1 start:c2");
+    T_EQ_STR(t_trace, "start:r start:c1 start:g1 start:c2");
     T_ASSERT(gobj_is_running(r) && gobj_is_running(c1) && gobj_is_running(g1) &&
              gobj_is_running(c2));
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_stop_tree(r), 0);
     T_EQ_INT(trace_count("stop:r") + trace_count("stop:c1") + trace_count("stop:g1") +
                  trace_count("stop:c2"),
@@ -348,7 +323,7 @@ static void case_start_stop_tree(void)
     gobj_t *c3 = mk("c3", r);
     REQUIRE(c1 && g1 && c2 && c3);
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_start_tree(r), GOBJ_ERANGE);
     T_BEFORE("start:g1", "start:c2");
     T_EQ_INT(trace_count("start:c3"), 0);
@@ -425,7 +400,7 @@ static void case_sibling_names(void)
     size_t live = gobj_live_count();
     long json_before = t_json_live;
 
-    trace_reset();
+    t_trace_reset();
     T_ASSERT(gobj_create("x", g_gc, json_pack("{s:i}", "value", 1), p) == NULL);
     T_EQ_INT(gobj_live_count(), live);
     T_EQ_INT(t_json_live, json_before);
@@ -523,7 +498,7 @@ static void case_destroy_order(void)
     T_EQ_INT(gobj_start_tree(r), 0);
     size_t live = gobj_live_count();
 
-    trace_reset();
+    t_trace_reset();
     gobj_destroy(r);
     T_EQ_INT(gobj_live_count(), live - 4);
     static const char *const names[] = {"r", "c1", "g1", "c2"};
@@ -579,7 +554,7 @@ static void case_destroy_self_in_action(void)
     size_t live = gobj_live_count();
     long json_before = t_json_live;
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_send_event(me, EV_LF_PING, NULL, NULL), 1234);
     T_EQ_INT(g_hook_calls, 1);
     for (int i = 0; i <= 10; i++) {
@@ -638,7 +613,7 @@ static void case_destroy_parent_in_child_action(void)
     memset(g_seen, 0, sizeof g_seen);
     size_t live = gobj_live_count();
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_send_event(c1, EV_LF_PING, NULL, NULL), 77);
     T_EQ_INT(g_hook_calls, 1);
     for (int i = 0; i <= 8; i++) {
@@ -688,7 +663,7 @@ static void case_nested_dispatch(void)
     memset(g_seen, 0, sizeof g_seen);
     size_t live = gobj_live_count();
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_send_event(a, EV_LF_PING, NULL, NULL), 3);
     T_EQ_INT(g_hook_calls, 2);
     for (int i = 0; i <= 3; i++) {
@@ -696,7 +671,7 @@ static void case_nested_dispatch(void)
         if (!g_seen[i])
             T_FAIL_("nested dispatch, observation %d inside the action failed", i);
     }
-    T_EQ_STR(g_trace, "ping:A ping:B destroy:A");
+    T_EQ_STR(t_trace, "ping:A ping:B destroy:A");
     T_EQ_INT(gobj_live_count(), live - 1);
     T_ASSERT(!gobj_is_destroying(b));
     gobj_destroy(b);

@@ -17,31 +17,6 @@ GOBJ_DEFINE_EVENT(EV_PO_B); /* {n?: int} */
 GOBJ_DEFINE_STATE(ST_PO_IDLE);
 
 /*--------------------------------------------------------------------------*
- *  Trace
- *--------------------------------------------------------------------------*/
-static char g_trace[8192];
-
-static void trace_reset(void)
-{
-    g_trace[0] = '\0';
-}
-
-static void trace_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void trace_add(const char *fmt, ...)
-{
-    size_t len = strlen(g_trace);
-    va_list ap;
-
-    if (len > 0 && len + 1 < sizeof g_trace) {
-        g_trace[len++] = ' ';
-        g_trace[len] = '\0';
-    }
-    va_start(ap, fmt);
-    vsnprintf(g_trace + len, sizeof g_trace - len, fmt, ap);
-    va_end(ap);
-}
-
-/*--------------------------------------------------------------------------*
  *  Dst
  *--------------------------------------------------------------------------*/
 typedef int (*dst_hook_fn)(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
@@ -68,7 +43,7 @@ static int ac_rec(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         snprintf(num, sizeof num, "%" PRId64, (int64_t)json_integer_value(n));
     else
         snprintf(num, sizeof num, "-");
-    trace_add("%s:%s:%s<%s", gobj_name(gobj), gobj_event_name(ev), num,
+    t_trace_add("%s:%s:%s<%s", gobj_name(gobj), gobj_event_name(ev), num,
               src ? gobj_name(src) : "null");
     priv->received++;
     if (priv->hook)
@@ -165,14 +140,14 @@ static void case_queue_then_deliver(void)
     long json_before = t_json_live;
 
     T_EQ_INT(gobj_posted_count(), 0);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_post_event(d1, EV_PO_A, kw_n(1), s), 0);
-    T_EQ_STR(g_trace, "");
+    T_EQ_STR(t_trace, "");
     T_EQ_INT(dp(d1)->received, 0);
     T_EQ_INT(gobj_posted_count(), 1);
 
     T_EQ_INT(gobj_run_posted(100), 1);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:1<s");
+    T_EQ_STR(t_trace, "d1:EV_PO_A:1<s");
     T_EQ_INT(gobj_posted_count(), 0);
     T_EQ_INT(gobj_run_posted(100), 0);
     T_EQ_INT(t_json_live, json_before);
@@ -191,7 +166,7 @@ static void case_fifo(void)
     gobj_t *d3 = mk("d3", root);
     REQUIRE(d1 && d2 && d3);
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_post_event(d1, EV_PO_A, kw_n(1), NULL), 0);
     T_EQ_INT(gobj_post_event(d2, EV_PO_B, kw_n(2), d1), 0);
     T_EQ_INT(gobj_post_event(d1, EV_PO_B, kw_n(3), d3), 0);
@@ -199,7 +174,7 @@ static void case_fifo(void)
     T_EQ_INT(gobj_post_event(d2, EV_PO_A, kw_n(5), NULL), 0);
     T_EQ_INT(gobj_posted_count(), 5);
     T_EQ_INT(gobj_run_posted(100), 5);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:1<null d2:EV_PO_B:2<d1 d1:EV_PO_B:3<d3 d3:EV_PO_A:-<null "
+    T_EQ_STR(t_trace, "d1:EV_PO_A:1<null d2:EV_PO_B:2<d1 d1:EV_PO_B:3<d3 d3:EV_PO_A:-<null "
                       "d2:EV_PO_A:5<null");
 
     drain();
@@ -216,15 +191,15 @@ static void case_bounded_batch(void)
 
     for (int i = 1; i <= 5; i++)
         T_EQ_INT(gobj_post_event(d1, EV_PO_A, kw_n(i), NULL), 0);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_run_posted(2), 2);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:1<null d1:EV_PO_A:2<null");
+    T_EQ_STR(t_trace, "d1:EV_PO_A:1<null d1:EV_PO_A:2<null");
     T_EQ_INT(gobj_posted_count(), 3);
     T_EQ_INT(gobj_run_posted(2), 2);
     T_EQ_INT(gobj_posted_count(), 1);
     T_EQ_INT(gobj_run_posted(10), 1);
     T_EQ_INT(gobj_run_posted(10), 0);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:1<null d1:EV_PO_A:2<null d1:EV_PO_A:3<null "
+    T_EQ_STR(t_trace, "d1:EV_PO_A:1<null d1:EV_PO_A:2<null d1:EV_PO_A:3<null "
                       "d1:EV_PO_A:4<null d1:EV_PO_A:5<null");
 
     drain();
@@ -254,24 +229,24 @@ static void case_posted_during_drain(void)
     g_target = d2;
     g_post_result = 1;
     T_EQ_INT(gobj_post_event(d1, EV_PO_A, NULL, NULL), 0);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_run_posted(100), 1);
     T_EQ_INT(g_post_result, 0);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:-<null");
+    T_EQ_STR(t_trace, "d1:EV_PO_A:-<null");
     T_EQ_INT(gobj_posted_count(), 1);
     T_EQ_INT(gobj_run_posted(100), 1);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:-<null d2:EV_PO_B:1<d1");
+    T_EQ_STR(t_trace, "d1:EV_PO_A:-<null d2:EV_PO_B:1<d1");
 
     /* Posting to itself: one step per call. */
     g_target = d1;
     dp(d1)->hook = hook_post_more;
     T_EQ_INT(gobj_post_event(d1, EV_PO_A, NULL, NULL), 0);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_run_posted(100), 1);
     T_EQ_INT(gobj_posted_count(), 1);
     dp(d1)->hook = NULL;
     T_EQ_INT(gobj_run_posted(100), 1);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:-<null d1:EV_PO_B:2<d1");
+    T_EQ_STR(t_trace, "d1:EV_PO_A:-<null d1:EV_PO_B:2<d1");
     T_EQ_INT(gobj_posted_count(), 0);
 
     drain();
@@ -296,9 +271,9 @@ static void case_destination_destroyed(void)
 
     /* A new gobj, possibly at the same address, must not inherit them. */
     gobj_t *d1b = mk("d1", root);
-    trace_reset();
+    t_trace_reset();
     (void)gobj_run_posted(100);
-    T_EQ_STR(g_trace, "d2:EV_PO_A:2<null");
+    T_EQ_STR(t_trace, "d2:EV_PO_A:2<null");
     T_EQ_INT(gobj_posted_count(), 0);
     if (d1b)
         T_EQ_INT(dp(d1b)->received, 0);
@@ -322,9 +297,9 @@ static void case_source_destroyed(void)
     T_EQ_INT(gobj_post_event(d1, EV_PO_A, kw_n(1), s), 0);
     T_EQ_INT(gobj_post_event(d1, EV_PO_A, kw_n(2), s2), 0);
     gobj_destroy(s);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_run_posted(100), 2);
-    T_EQ_STR(g_trace, "d1:EV_PO_A:1<null d1:EV_PO_A:2<s2");
+    T_EQ_STR(t_trace, "d1:EV_PO_A:1<null d1:EV_PO_A:2<s2");
 
     drain();
     gobj_destroy(root);

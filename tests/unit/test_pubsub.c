@@ -28,30 +28,7 @@ GOBJ_DEFINE_STATE(ST_PUB_ONE);
 GOBJ_DEFINE_STATE(ST_PUB_TWO);
 GOBJ_DEFINE_STATE(ST_SUB_IDLE);
 
-/*--------------------------------------------------------------------------*
- *  Trace of deliveries
- *--------------------------------------------------------------------------*/
-static char g_trace[4096];
-
-static void trace_reset(void)
-{
-    g_trace[0] = '\0';
-}
-
-static void trace_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void trace_add(const char *fmt, ...)
-{
-    size_t len = strlen(g_trace);
-    va_list ap;
-
-    if (len > 0 && len + 1 < sizeof g_trace) {
-        g_trace[len++] = ' ';
-        g_trace[len] = '\0';
-    }
-    va_start(ap, fmt);
-    vsnprintf(g_trace + len, sizeof g_trace - len, fmt, ap);
-    va_end(ap);
-}
+/* Deliveries are recorded in testlib's t_trace. */
 
 /*--------------------------------------------------------------------------*
  *  Pub: a publisher with two states (for EV_STATE_CHANGED)
@@ -121,7 +98,7 @@ static int ac_record(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     sub_priv_t *priv = gobj_priv(gobj);
 
-    trace_add("%s:%s", gobj_name(gobj), gobj_event_name(ev));
+    t_trace_add("%s:%s", gobj_name(gobj), gobj_event_name(ev));
     priv->received++;
     priv->last_kw = kw;
     priv->last_src = src;
@@ -222,17 +199,17 @@ static void case_order_and_count(void)
     T_EQ_INT(gobj_subscription_count(pub, EV_PS_B), 0);
     T_EQ_INT(gobj_subscription_count(pub, NULL), 3);
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, json_pack("{s:i}", "x", 1)), 3);
-    T_EQ_STR(g_trace, "s2:EV_PS_A s1:EV_PS_A s3:EV_PS_A");
+    T_EQ_STR(t_trace, "s2:EV_PS_A s1:EV_PS_A s3:EV_PS_A");
     T_ASSERT(sp(s1)->last_src == pub);
     T_ASSERT(sp(s3)->last_ev == EV_PS_A);
 
     /* Nobody subscribed to EV_PS_B: no delivery, and the kw is still
      * released (checked by the harness at the end). */
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_B, json_object()), 0);
-    T_EQ_STR(g_trace, "");
+    T_EQ_STR(t_trace, "");
 
     gobj_destroy(root);
 }
@@ -247,17 +224,17 @@ static void case_all_events(void)
     REQUIRE(pub && s1);
 
     T_EQ_INT(gobj_subscribe_event(pub, NULL, NULL, s1), 0);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 1);
     T_EQ_INT(gobj_publish_event(pub, EV_PS_B, NULL), 1);
-    T_EQ_STR(g_trace, "s1:EV_PS_A s1:EV_PS_B");
+    T_EQ_STR(t_trace, "s1:EV_PS_A s1:EV_PS_B");
 
     /* The catch-all subscription is removed like any other. */
     T_EQ_INT(gobj_unsubscribe_event(pub, NULL, NULL, s1), 0);
     T_EQ_INT(gobj_subscription_count(pub, NULL), 0);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 0);
-    T_EQ_STR(g_trace, "");
+    T_EQ_STR(t_trace, "");
 
     gobj_destroy(root);
 }
@@ -282,9 +259,9 @@ static void case_refusals(void)
     T_EQ_INT(gobj_subscribe_event(pub, EV_PS_A, NULL, s1), 0);
     T_EQ_INT(gobj_subscribe_event(pub, EV_PS_A, json_object(), s1), GOBJ_EEXIST);
     T_EQ_INT(gobj_subscription_count(pub, EV_PS_A), 1);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 1);
-    T_EQ_STR(g_trace, "s1:EV_PS_A");
+    T_EQ_STR(t_trace, "s1:EV_PS_A");
 
     T_EQ_INT(gobj_subscribe_event(pub, EV_PS_A, json_object(), NULL), GOBJ_EINVAL);
     T_EQ_INT(gobj_subscribe_event(NULL, EV_PS_A, json_object(), s1), GOBJ_EINVAL);
@@ -319,9 +296,9 @@ static void case_rename(void)
 
     json_t *kw = json_pack("{s:i}", "x", 7);
     json_incref(kw); /* keep one reference to look at it after the publish */
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, kw), 2);
-    T_EQ_STR(g_trace, "s1:EV_PS_RENAMED s2:EV_PS_A");
+    T_EQ_STR(t_trace, "s1:EV_PS_RENAMED s2:EV_PS_A");
     T_ASSERT(sp(s1)->last_ev == EV_PS_RENAMED);
     T_EQ_STR(sp(s1)->last_orig, "EV_PS_A");
     T_EQ_STR(sp(s2)->last_orig, "");
@@ -353,15 +330,15 @@ static void case_hard(void)
     /* The refusal is an error (which code is not pinned here), not 0. */
     T_ASSERT(gobj_unsubscribe_event(pub, EV_PS_A, NULL, s1) < 0);
     T_EQ_INT(gobj_subscription_count(pub, EV_PS_A), 1);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 1);
-    T_EQ_STR(g_trace, "s1:EV_PS_A");
+    T_EQ_STR(t_trace, "s1:EV_PS_A");
 
     T_EQ_INT(gobj_unsubscribe_event(pub, EV_PS_A, json_pack("{s:b}", "__force__", 1), s1), 0);
     T_EQ_INT(gobj_subscription_count(pub, EV_PS_A), 0);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 0);
-    T_EQ_STR(g_trace, "");
+    T_EQ_STR(t_trace, "");
 
     /* Destroying the subscriber removes even a hard subscription. */
     T_EQ_INT(gobj_subscribe_event(pub, EV_PS_B, json_pack("{s:b}", "__hard_subscription__", 1), s2),
@@ -390,14 +367,14 @@ static void case_use_post(void)
     long json_before = t_json_live;
     T_EQ_INT(gobj_posted_count(), 0);
 
-    trace_reset();
+    t_trace_reset();
     (void)gobj_publish_event(pub, EV_PS_A, json_pack("{s:i}", "x", 3));
-    T_EQ_STR(g_trace, "s2:EV_PS_A");
+    T_EQ_STR(t_trace, "s2:EV_PS_A");
     T_EQ_INT(sp(s1)->received, 0);
     T_EQ_INT(gobj_posted_count(), 1);
 
     T_EQ_INT(gobj_run_posted(100), 1);
-    T_EQ_STR(g_trace, "s2:EV_PS_A s1:EV_PS_A");
+    T_EQ_STR(t_trace, "s2:EV_PS_A s1:EV_PS_A");
     T_EQ_INT(sp(s1)->received, 1);
     T_ASSERT(sp(s1)->last_src == pub);
     T_EQ_INT(gobj_posted_count(), 0);
@@ -423,17 +400,17 @@ static void case_filter(void)
     T_EQ_INT(gobj_subscribe_event(pub, EV_PS_A, NULL, s2), 0);
     long json_before = t_json_live;
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, json_pack("{s:s,s:i,s:i}", "k", "v", "n", 2, "z", 0)),
              2);
-    T_EQ_STR(g_trace, "s1:EV_PS_A s2:EV_PS_A");
+    T_EQ_STR(t_trace, "s1:EV_PS_A s2:EV_PS_A");
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, json_pack("{s:s}", "k", "v")), 1);
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, json_pack("{s:s,s:i}", "k", "v", "n", 3)), 1);
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, json_pack("{s:s,s:i}", "k", "w", "n", 2)), 1);
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 1);
-    T_EQ_STR(g_trace, "s2:EV_PS_A s2:EV_PS_A s2:EV_PS_A s2:EV_PS_A");
+    T_EQ_STR(t_trace, "s2:EV_PS_A s2:EV_PS_A s2:EV_PS_A s2:EV_PS_A");
     T_EQ_INT(sp(s1)->received, 1);
     T_EQ_INT(t_json_live, json_before);
 
@@ -458,15 +435,15 @@ static void case_own_event(void)
     sp(s0)->ret = 1;
     sp(s1)->ret = 1;
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 2);
-    T_EQ_STR(g_trace, "s0:EV_PS_A s1:EV_PS_A");
+    T_EQ_STR(t_trace, "s0:EV_PS_A s1:EV_PS_A");
     T_EQ_INT(sp(s2)->received, 0);
 
     sp(s1)->ret = 0;
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 3);
-    T_EQ_STR(g_trace, "s0:EV_PS_A s1:EV_PS_A s2:EV_PS_A");
+    T_EQ_STR(t_trace, "s0:EV_PS_A s1:EV_PS_A s2:EV_PS_A");
 
     gobj_destroy(root);
 }
@@ -524,9 +501,9 @@ static void case_destroy_removes(void)
 
     gobj_destroy(s1);
     T_EQ_INT(gobj_subscription_count(pub, NULL), 1);
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 1);
-    T_EQ_STR(g_trace, "s2:EV_PS_A");
+    T_EQ_STR(t_trace, "s2:EV_PS_A");
 
     /* s2 subscribes to a second publisher (with an option that holds json),
      * which is then destroyed: the options are released and s2, which also
@@ -675,18 +652,18 @@ static void case_destroy_self_in_fanout(void)
     g_destroying_inside = false;
     size_t live = gobj_live_count();
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 3);
-    T_EQ_STR(g_trace, "s1:EV_PS_A s2:EV_PS_A s3:EV_PS_A");
+    T_EQ_STR(t_trace, "s1:EV_PS_A s2:EV_PS_A s3:EV_PS_A");
     T_EQ_INT(g_hook_calls, 1);
     T_ASSERT(g_destroying_inside);
     T_EQ_INT(g_live_inside, 0);
     T_EQ_INT(gobj_live_count(), live - 1);
     T_EQ_INT(gobj_subscription_count(pub, NULL), 2);
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 2);
-    T_EQ_STR(g_trace, "s1:EV_PS_A s3:EV_PS_A");
+    T_EQ_STR(t_trace, "s1:EV_PS_A s3:EV_PS_A");
 
     gobj_destroy(root);
 }
@@ -731,10 +708,10 @@ static void case_destroy_publisher_in_fanout(void)
     size_t live = gobj_live_count();
     long json_before = t_json_live;
 
-    trace_reset();
+    t_trace_reset();
     int n = gobj_publish_event(pub, EV_PS_A, json_pack("{s:i}", "x", 1));
     T_ASSERT(n >= 1);
-    T_ASSERT(strncmp(g_trace, "s1:EV_PS_A", 10) == 0);
+    T_ASSERT(strncmp(t_trace, "s1:EV_PS_A", 10) == 0);
     T_EQ_INT(g_hook_calls, 1);
     T_ASSERT(g_destroying_inside);
     T_EQ_INT(g_r1, 1);
@@ -767,9 +744,9 @@ static void case_destroy_later_subscriber(void)
     g_hook_calls = 0;
     size_t live = gobj_live_count();
 
-    trace_reset();
+    t_trace_reset();
     T_EQ_INT(gobj_publish_event(pub, EV_PS_A, NULL), 2);
-    T_EQ_STR(g_trace, "s1:EV_PS_A s2:EV_PS_A");
+    T_EQ_STR(t_trace, "s1:EV_PS_A s2:EV_PS_A");
     T_EQ_INT(g_r2, GOBJ_EDESTROYED);
     T_EQ_INT(gobj_live_count(), live - 1);
     T_EQ_INT(gobj_subscription_count(pub, EV_PS_A), 2);

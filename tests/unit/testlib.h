@@ -14,6 +14,7 @@
 #define GINSFSM_TESTLIB_H
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,29 @@ static inline size_t t_log_find(const char *level, const char *needle)
         n++;
     }
     return n;
+}
+
+/* A trace the test's actions and methods append words to ("create:a",
+ * "act:ac_x"), compared whole with T_EQ_STR. */
+static char t_trace[8192];
+
+static inline void t_trace_reset(void)
+{
+    t_trace[0] = '\0';
+}
+
+static void t_trace_add(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static void t_trace_add(const char *fmt, ...)
+{
+    size_t len = strlen(t_trace);
+    va_list ap;
+    if (len > 0 && len + 1 < sizeof t_trace) {
+        t_trace[len++] = ' ';
+        t_trace[len] = '\0';
+    }
+    va_start(ap, fmt);
+    vsnprintf(t_trace + len, sizeof t_trace - len, fmt, ap);
+    va_end(ap);
 }
 
 /* Ends the test: no gobj and no json_t may be left alive. */

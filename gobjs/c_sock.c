@@ -22,7 +22,18 @@
  *     are still written, and the socket closes once the queue is empty.
  *   - Backpressure: while more than tx_high_water bytes are queued the GSock
  *     stops reading; it reads again once the queue has drained to half.
- *   - SIGPIPE never fires: every write is send/sendmsg with MSG_NOSIGNAL.
+ *   - SIGPIPE never fires: every write is send/sendmsg with MSG_NOSIGNAL
+ *     (also under TLS: tls.c writes through a BIO of its own).
+ *   - TLS (ssl_options not empty on a client; the server's ssl_options on an
+ *     accepted GSock): after the TCP connect or the accept the GSock runs
+ *     the handshake (ST_HANDSHAKE, bounded by handshake_timeout and by
+ *     inactivity_timeout), and EV_CONNECTED comes only once it completes,
+ *     with tls: {version, cipher, peer_subject?}.  A failed handshake gives
+ *     a client EV_DISCONNECTED {reason} and no EV_CONNECTED; an accepted
+ *     GSock publishes nothing at all, counts the failure on its server
+ *     (tls_failures), logs it at debug level and destroys itself.  Reads
+ *     and writes then go through tls.c at the same call sites as the plain
+ *     read/send: one branch, not a second code path.
  *   - Destroying the GSock from any action (also inside the subscriber's
  *     EV_CONNECTED, EV_RX_DATA or EV_DISCONNECTED) is safe: the core defers
  *     the free, mt_destroy closes the descriptor and frees the libevent
@@ -63,6 +74,7 @@
 #include "ginsfsm/loop.h"
 #include "internal.h" /* gobj__trace_any: one branch per message when tracing is off */
 #include "sock_internal.h"
+#include "tls.h"
 
 /* After the ginsfsm headers: libevent #defines EV_TIMEOUT, which is also a
  * name of the public vocabulary. */
@@ -71,7 +83,7 @@
 GOBJ_DEFINE_EVENT(EV_CONNECT);        /* in:  {host?, port?, path?} */
 GOBJ_DEFINE_EVENT(EV_SEND_DATA);      /* in:  {data} */
 GOBJ_DEFINE_EVENT(EV_DROP);           /* in:  {} */
-GOBJ_DEFINE_EVENT(EV_CONNECTED);      /* out: {peername, sockname} */
+GOBJ_DEFINE_EVENT(EV_CONNECTED);      /* out: {peername, sockname, tls?} */
 GOBJ_DEFINE_EVENT(EV_RX_DATA);        /* out: {data} */
 GOBJ_DEFINE_EVENT(EV_TRANSMIT_READY); /* out: {} */
 GOBJ_DEFINE_EVENT(EV_DISCONNECTED);   /* out: {peername, sockname, reason, errno?} */
@@ -85,6 +97,7 @@ GOBJ_DEFINE_EVENT(EV_GSOCK_ACCEPTED); /* in: {} from GServerSock, after gsock__a
 
 GOBJ_DEFINE_STATE(ST_DISCONNECTED);
 GOBJ_DEFINE_STATE(ST_WAIT_CONNECTED);
+GOBJ_DEFINE_STATE(ST_HANDSHAKE);
 GOBJ_DEFINE_STATE(ST_CONNECTED);
 GOBJ_DEFINE_STATE(ST_CLOSING);
 
@@ -142,6 +155,12 @@ typedef struct {
     bool rx_paused;             /* above tx_high_water */
     bool rx_eof;                /* the peer shut its write side */
     bool subscribed;
+
+    /* TLS: NULL on a plain connection. */
+    gsock_tls_ctx_t *tls_ctx; /* the client's own, or the server's (a reference) */
+    gsock_tls_t *tls;         /* the session, from the handshake to the close */
+    uint64_t hs_deadline;     /* ST_HANDSHAKE: handshake_timeout */
+    bool tls_rx_wants_write;  /* a read must wait for writability (key update) */
 } sock_priv_t;
 
 /*---------------------------------------------------------------------*
@@ -156,7 +175,8 @@ static const gobj_attr_t sock_attrs[] = {
     GOBJ_ATTR("path", GOBJ_ATTR_STRING, sock_priv_t, path, "\"\"", GOBJ_RD | GOBJ_WR,
               "Client side: unix socket path to connect to (wins over host:port)"),
     GOBJ_ATTR("ssl_options", GOBJ_ATTR_JSON, sock_priv_t, ssl_options, "{}", GOBJ_RD,
-              "Reserved for TLS (stored, not used yet)"),
+              "Client side TLS: {cafile, verify_peer, server_name, certfile, keyfile, ciphers, "
+              "min_version, handshake_timeout}; empty = plain TCP (doc/tls.md)"),
     GOBJ_ATTR("connect_timeout", GOBJ_ATTR_INT, sock_priv_t, connect_timeout, "10000",
               GOBJ_RD | GOBJ_WR, "Client connect bound in ms; <= 0 = none"),
     GOBJ_ATTR("inactivity_timeout", GOBJ_ATTR_INT, sock_priv_t, inactivity_timeout, "0",
@@ -390,6 +410,11 @@ static void rearm_timer(gobj_t *gobj)
     uint64_t due = 0;
     if (gobj_in_this_state(gobj, ST_WAIT_CONNECTED)) {
         due = priv->connect_deadline;
+    } else if (gobj_in_this_state(gobj, ST_HANDSHAKE)) {
+        due = priv->hs_deadline;
+        if (priv->inactivity_timeout > 0 &&
+            priv->last_activity + (uint64_t)priv->inactivity_timeout < due)
+            due = priv->last_activity + (uint64_t)priv->inactivity_timeout;
     } else {
         if (priv->inactivity_timeout > 0)
             due = priv->last_activity + (uint64_t)priv->inactivity_timeout;
@@ -445,6 +470,12 @@ static void release_fd(gobj_t *gobj)
     free_events(priv);
     gobj_loop_timer_stop(priv->timer);
     txq_clear(priv);
+    /* Before the descriptor closes: a healthy session sends close_notify. */
+    if (priv->tls) {
+        gsock_tls__free(priv->tls);
+        priv->tls = NULL;
+        priv->tls_rx_wants_write = false;
+    }
     if (priv->fd >= 0) {
         /* After the peer's EOF nothing more can come: a plain close.
          * Otherwise the peer may still be sending (a client we stop or drop
@@ -539,9 +570,13 @@ static void check_low_water(gobj_t *gobj)
 
 /* Write as much of the queue as the kernel takes.
  * Returns: 0, or an errno value (the caller closes). */
+static int flush_queue_tls(gobj_t *gobj);
+
 static int flush_queue(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
+    if (GOBJ_UNLIKELY(priv->tls != NULL))
+        return flush_queue_tls(gobj);
     while (priv->q_len) {
         struct iovec iov[TX_IOV_MAX];
         uint32_t k = 0;
@@ -587,12 +622,58 @@ static int flush_queue(gobj_t *gobj)
     return 0;
 }
 
+/* Account for n bytes written from the head of the queue. */
+static void txq_consume(sock_priv_t *priv, size_t n)
+{
+    priv->tx_bytes += (int64_t)n;
+    priv->tx_queued -= (int64_t)n;
+    while (n) {
+        txq_item_t *it = &priv->q[priv->q_head];
+        size_t avail = json_string_length(it->str) - it->off;
+        if (n < avail) {
+            it->off += n;
+            break;
+        }
+        n -= avail;
+        json_decref(it->str);
+        it->str = NULL;
+        priv->q_head = (priv->q_head + 1) % priv->q_cap;
+        priv->q_len--;
+    }
+}
+
+/* flush_queue under TLS: one string at a time, because a write that must
+ * be retried has to be retried with the same bytes, which the head of the
+ * queue keeps.  Returns: 0, or an errno value (the caller closes). */
+static int flush_queue_tls(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    while (priv->q_len) {
+        txq_item_t *it = &priv->q[priv->q_head];
+        const char *p = json_string_value(it->str) + it->off;
+        size_t len = json_string_length(it->str) - it->off;
+        char why[256];
+        int err = 0;
+        ssize_t n = gsock_tls__write(priv->tls, p, len, why, sizeof why, &err);
+        if (n == GSOCK_TLS_WANT_WRITE || n == GSOCK_TLS_WANT_READ)
+            return 0;
+        if (n < 0)
+            return err ? err : (n == GSOCK_TLS_CLOSED ? EPIPE : EPROTO);
+        if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
+            trace_traffic(gobj, "tx", p, (size_t)n);
+        txq_consume(priv, (size_t)n);
+    }
+    priv->q_head = 0;
+    return 0;
+}
+
 /* The connection is up (client connect done, or accepted): start reading,
  * arm the inactivity timer, and announce it. */
 static void go_connected(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     priv->connected = true;
+    priv->session = true; /* an accepted TLS connection owes events from now */
     priv->last_activity = gobj_loop_now_msec();
     gobj_change_state(gobj, ST_CONNECTED);
     /* Output sent while connecting is waiting, perhaps above the high
@@ -603,6 +684,8 @@ static void go_connected(gobj_t *gobj)
     json_t *kw = json_object();
     json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
     json_object_set_new(kw, "sockname", json_string(priv->sockname ? priv->sockname : ""));
+    if (priv->tls)
+        json_object_set_new(kw, "tls", gsock_tls__info(priv->tls));
     gobj_publish_event(gobj, EV_CONNECTED, kw);
 }
 
@@ -631,6 +714,75 @@ static void graceful_close(gobj_t *gobj, const char *reason)
         priv->drop_deadline = gobj_loop_now_msec() + (uint64_t)priv->drop_timeout;
     gobj_change_state(gobj, ST_CLOSING);
     rearm_timer(gobj);
+}
+
+/*---------------------------------------------------------------------*
+ *  Helpers: TLS handshake
+ *---------------------------------------------------------------------*/
+/* The handshake failed or timed out.  A client reports it as the one
+ * EV_DISCONNECTED of its connect; an accepted GSock was never announced, so
+ * it tells nobody: it counts the failure on its server, closes, and
+ * destroys itself (its subscriber never saw it and will not). */
+static void tls_failed(gobj_t *gobj, const char *why, int err)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    char reason[320];
+    snprintf(reason, sizeof reason, "TLS handshake failed: %s", why);
+    gobj_log(GOBJ_LOG_DEBUG, gobj, reason, "peername",
+             json_string(priv->peername ? priv->peername : ""), NULL);
+    if (!priv->link) {
+        sock_close(gobj, reason, err);
+        return;
+    }
+    priv->link->tls_failures++;
+    priv->session = false;
+    release_fd(gobj); /* tells the server, which reads the count */
+    gobj_change_state(gobj, ST_DISCONNECTED);
+    gobj_destroy(gobj);
+}
+
+/* Run the handshake as far as the socket allows, and arm the event the
+ * next step waits for. */
+static void do_handshake(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    char why[256];
+    int r = gsock_tls__handshake(priv->tls, why, sizeof why);
+    if (r == 1) {
+        tx_enable(priv, false);
+        /* The peer's first data may have come in with its last handshake
+         * message and sit read ahead inside OpenSSL, where the socket will
+         * not signal it. */
+        if (gsock_tls__pending(priv->tls))
+            event_active(priv->rev, EV_READ, 0);
+        go_connected(gobj);
+        return;
+    }
+    if (r == GSOCK_TLS_WANT_READ || r == GSOCK_TLS_WANT_WRITE) {
+        tx_enable(priv, r == GSOCK_TLS_WANT_WRITE);
+        return;
+    }
+    tls_failed(gobj, why, 0);
+}
+
+/* TCP is up (connected or accepted): the handshake comes before
+ * EV_CONNECTED.  The read event stays on whatever the backpressure says:
+ * the handshake cannot finish without reading. */
+static void start_handshake(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->tls = gsock_tls__new(priv->tls_ctx, priv->fd, priv->link ? NULL : priv->host);
+    if (!priv->tls) {
+        tls_failed(gobj, "out of memory", ENOMEM);
+        return;
+    }
+    uint64_t now = gobj_loop_now_msec();
+    priv->hs_deadline = now + (uint64_t)gsock_tls__ctx_handshake_timeout(priv->tls_ctx);
+    priv->last_activity = now;
+    gobj_change_state(gobj, ST_HANDSHAKE);
+    rx_enable(priv, true);
+    rearm_timer(gobj);
+    do_handshake(gobj);
 }
 
 /*---------------------------------------------------------------------*
@@ -748,7 +900,7 @@ void gsock__link_release(gsock_srv_link_t *link)
 }
 
 int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t peerlen,
-                 const char *sockname, gsock_srv_link_t *link)
+                 const char *sockname, gsock_srv_link_t *link, gsock_tls_ctx_t *tls)
 {
     sock_priv_t *priv = gobj_priv(sock);
     if (!priv || priv->fd >= 0 || priv->session) {
@@ -772,7 +924,10 @@ int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t pe
     set_nodelay(fd, peer->sa_family);
     priv->link = link;
     link->refs++;
-    priv->session = true;
+    /* A TLS connection owes its subscriber nothing until the handshake
+     * completes: one that fails is never announced. */
+    priv->tls_ctx = gsock_tls__ctx_ref(tls);
+    priv->session = !tls;
     return 0;
 }
 
@@ -784,9 +939,6 @@ static int mt_create(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     priv->self = gobj;
     priv->fd = -1;
-    if (json_object_size(priv->ssl_options) > 0)
-        gobj_log(GOBJ_LOG_WARN, gobj, "GSock: TLS is not implemented yet; ssl_options ignored",
-                 NULL);
     /* A named subscriber created later is looked up again at start. */
     int rc = subscribe_subscriber(gobj);
     return rc == GOBJ_ENOENT ? 0 : rc;
@@ -799,6 +951,13 @@ static int mt_start(gobj_t *gobj)
     if (rc == GOBJ_ENOENT)
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the subscriber does not exist", "subscriber",
                  json_string(priv->subscriber), NULL);
+    if (rc < 0)
+        return rc;
+    /* A client's TLS files are read and checked now, not at the first
+     * connect, so that a bad certificate fails the start.  An accepted
+     * GSock (link set) uses its server's context. */
+    if (!priv->link && !priv->tls_ctx && json_object_size(priv->ssl_options) > 0)
+        rc = gsock_tls__ctx_new(gobj, priv->ssl_options, false, &priv->tls_ctx);
     return rc;
 }
 
@@ -828,6 +987,8 @@ static void mt_destroy(gobj_t *gobj)
     /* The subscriptions are gone already: close without telling anyone. */
     priv->session = false;
     release_fd(gobj);
+    gsock_tls__ctx_unref(priv->tls_ctx);
+    priv->tls_ctx = NULL;
     gobj_loop_timer_free(priv->timer);
     priv->timer = NULL;
     free(priv->q);
@@ -966,6 +1127,10 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     /* The write event was the connect's; it stays armed only if output was
      * queued while connecting. */
     tx_enable(priv, false);
+    if (priv->tls_ctx) {
+        start_handshake(gobj);
+        return 0;
+    }
     go_connected(gobj);
     return 0;
 }
@@ -997,13 +1162,127 @@ static int ac_accepted(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)kw;
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
-    if (priv->fd < 0 || !priv->session) {
+    /* A TLS connection owes no event yet (session is set at EV_CONNECTED). */
+    if (priv->fd < 0 || (!priv->session && !priv->tls_ctx)) {
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_GSOCK_ACCEPTED without an adopted descriptor",
                  NULL);
         gobj_change_state(gobj, ST_DISCONNECTED);
         return GOBJ_ESTATE;
     }
+    if (priv->tls_ctx) {
+        start_handshake(gobj);
+        return 0;
+    }
     go_connected(gobj);
+    return 0;
+}
+
+/* ST_HANDSHAKE: the socket is readable or writable. */
+static int ac_handshake(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    touch(gobj_priv(gobj));
+    do_handshake(gobj);
+    return 0;
+}
+
+/* ST_HANDSHAKE: handshake_timeout or inactivity_timeout. */
+static int ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    uint64_t now = gobj_loop_now_msec();
+    if (now >= priv->hs_deadline) {
+        tls_failed(gobj, "handshake timeout", ETIMEDOUT);
+        return 0;
+    }
+    if (priv->inactivity_timeout > 0 &&
+        now >= priv->last_activity + (uint64_t)priv->inactivity_timeout) {
+        tls_failed(gobj, "inactivity timeout", ETIMEDOUT);
+        return 0;
+    }
+    rearm_timer(gobj);
+    return 0;
+}
+
+static void publish_rx(gobj_t *gobj, const char *buf, size_t n)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->rx_bytes += (int64_t)n;
+    priv->rx_msgs++;
+    touch(priv);
+    if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
+        trace_traffic(gobj, "rx", buf, n);
+    json_t *out = json_object();
+    json_object_set_new_nocheck(out, "data", json_stringn_nocheck(buf, n));
+    gobj_publish_event(gobj, EV_RX_DATA, out);
+}
+
+/* The peer will send nothing more (FIN, or TLS close_notify): stop reading
+ * and close once the replies are written. */
+static void peer_closed(gobj_t *gobj, const char *reason)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->rx_eof = true;
+    rx_enable(priv, false);
+    if (priv->q_len == 0) {
+        sock_close(gobj, reason, 0);
+    } else {
+        priv->closing_reason = reason;
+        gobj_change_state(gobj, ST_CLOSING);
+    }
+}
+
+/* ac_read under TLS.  Records may sit decrypted inside OpenSSL, where the
+ * socket does not signal them: they are drained here, and when the buffer
+ * fills first, the read event is made active again for the next turn. */
+static int tls_read(gobj_t *gobj, char *buf, size_t cap)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    size_t got = 0;
+    ssize_t n;
+    char why[256];
+    int err = 0;
+    for (;;) {
+        n = gsock_tls__read(priv->tls, buf + got, cap - got, why, sizeof why, &err);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (!gsock_tls__pending(priv->tls))
+            break;
+        if (got == cap) {
+            event_active(priv->rev, EV_READ, 0);
+            break;
+        }
+    }
+    if (n == GSOCK_TLS_WANT_WRITE) {
+        priv->tls_rx_wants_write = true; /* a key update must be answered first */
+        tx_enable(priv, true);
+    }
+    if (got) {
+        /* An end found after data is found again on the next turn: the
+         * closed or failed session answers the same. */
+        if (n == GSOCK_TLS_CLOSED || n == GSOCK_TLS_ERROR)
+            event_active(priv->rev, EV_READ, 0);
+        publish_rx(gobj, buf, got);
+        return 0;
+    }
+    if (n == GSOCK_TLS_CLOSED) {
+        /* The reason string must outlive this frame (ST_CLOSING keeps it). */
+        peer_closed(gobj, strcmp(why, "peer closed") == 0 ? "peer closed" : "connection closed");
+    } else if (n == GSOCK_TLS_ERROR) {
+        if (err) {
+            close_on_error(gobj, err);
+        } else {
+            char reason[300];
+            snprintf(reason, sizeof reason, "TLS error: %s", why);
+            sock_close(gobj, reason, 0);
+        }
+    }
     return 0;
 }
 
@@ -1016,6 +1295,8 @@ static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
      * before anything else can run. */
     static char rxbuf[64 * 1024];
     sock_priv_t *priv = gobj_priv(gobj);
+    if (GOBJ_UNLIKELY(priv->tls != NULL))
+        return tls_read(gobj, rxbuf, sizeof rxbuf);
     ssize_t n = read(priv->fd, rxbuf, sizeof rxbuf);
     if (n > 0) {
         priv->rx_bytes += n;
@@ -1054,6 +1335,13 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)kw;
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
+    /* Under TLS a read may have waited for writability (a key update):
+     * let it run again on the next turn. */
+    if (GOBJ_UNLIKELY(priv->tls_rx_wants_write)) {
+        priv->tls_rx_wants_write = false;
+        if (priv->reading)
+            event_active(priv->rev, EV_READ, 0);
+    }
     int64_t before = priv->tx_bytes;
     int err = flush_queue(gobj);
     if (err) {
@@ -1076,6 +1364,28 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
+/* The fast path of ac_send_data under TLS: write as much as the socket
+ * takes.  Returns: the bytes written (the caller queues the rest), or -1
+ * after closing on an error. */
+static ssize_t tls_send(gobj_t *gobj, const char *p, size_t len)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    size_t off = 0;
+    while (off < len) {
+        char why[256];
+        int err = 0;
+        ssize_t n = gsock_tls__write(priv->tls, p + off, len - off, why, sizeof why, &err);
+        if (n == GSOCK_TLS_WANT_WRITE || n == GSOCK_TLS_WANT_READ)
+            break;
+        if (n < 0) {
+            close_on_error(gobj, err ? err : (n == GSOCK_TLS_CLOSED ? EPIPE : EPROTO));
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    return (ssize_t)off;
+}
+
 static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
@@ -1095,9 +1405,15 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     if (priv->q_len == 0 && priv->connected) {
         const char *p = json_string_value(data);
         ssize_t n;
-        do {
-            n = send(priv->fd, p, len, MSG_NOSIGNAL);
-        } while (n < 0 && errno == EINTR);
+        if (GOBJ_UNLIKELY(priv->tls != NULL)) {
+            n = tls_send(gobj, p, len);
+            if (n < 0)
+                return 0; /* closed */
+        } else {
+            do {
+                n = send(priv->fd, p, len, MSG_NOSIGNAL);
+            } while (n < 0 && errno == EINTR);
+        }
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 close_on_error(gobj, errno);
@@ -1175,6 +1491,15 @@ static int ac_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
  *     |        queue drained / drop_timeout / error                       v with output queued
  *     '--------------------------------------------------------------- ST_CLOSING
  *
+ * With TLS, both ways into ST_CONNECTED pass through ST_HANDSHAKE first:
+ *
+ *   (connect done / EV_GSOCK_ACCEPTED) --> ST_HANDSHAKE --handshake done--> ST_CONNECTED
+ *                                            |  EV_GSOCK_READABLE / _WRITABLE: advance it
+ *                                            |  EV_GSOCK_TIMER: handshake or inactivity
+ *                                            '--failed--> ST_DISCONNECTED (a client gets
+ *                                               EV_DISCONNECTED; an accepted GSock is
+ *                                               destroyed, unannounced)
+ *
  * Rows whose outcome depends on the socket (a read may find the peer gone,
  * a write may drain the queue of a closing sock, a connect may fail and try
  * the next address) keep the state in the table and their action chooses
@@ -1194,6 +1519,16 @@ static const gobj_row_t st_wait_connected[] = {
     /*       event               action              next state */
     GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_connect_result,  NULL),  /* ST_CONNECTED or failed */
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_connect_timeout, NULL),  /* ST_DISCONNECTED */
+    GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
+    GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
+    {NULL, NULL, NULL, NULL},
+};
+
+static const gobj_row_t st_handshake[] = {
+    /*       event               action              next state */
+    GOBJ_ROW(EV_GSOCK_READABLE,  ac_handshake,       NULL),  /* done: ST_CONNECTED */
+    GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_handshake,       NULL),  /* failed: ST_DISCONNECTED */
+    GOBJ_ROW(EV_GSOCK_TIMER,     ac_handshake_timer, NULL),  /* handshake_timeout */
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
     {NULL, NULL, NULL, NULL},
@@ -1220,6 +1555,7 @@ static const gobj_row_t st_closing[] = {
 static const gobj_state_def_t sock_states[] = {
     GOBJ_STATE(ST_DISCONNECTED, st_disconnected),
     GOBJ_STATE(ST_WAIT_CONNECTED, st_wait_connected),
+    GOBJ_STATE(ST_HANDSHAKE, st_handshake),
     GOBJ_STATE(ST_CONNECTED, st_connected),
     GOBJ_STATE(ST_CLOSING, st_closing),
     {NULL, NULL, NULL, NULL, NULL, NULL},
@@ -1230,7 +1566,7 @@ static const gobj_event_def_t sock_events[] = {
     {EV_CONNECT, GOBJ_EV_IN, "{host?: string, port?: int, path?: string}"},
     {EV_SEND_DATA, GOBJ_EV_IN, "{data: string}"},
     {EV_DROP, GOBJ_EV_IN, "{}"},
-    {EV_CONNECTED, GOBJ_EV_OUT, "{peername, sockname}"},
+    {EV_CONNECTED, GOBJ_EV_OUT, "{peername, sockname, tls?: {version, cipher, peer_subject?}}"},
     {EV_RX_DATA, GOBJ_EV_OUT, "{data}"},
     {EV_TRANSMIT_READY, GOBJ_EV_OUT, "{}"},
     {EV_DISCONNECTED, GOBJ_EV_OUT, "{peername, sockname, reason, errno?}"},

@@ -23,6 +23,13 @@
  *               it is still the one this server created).
  *   None of these touch the connections already accepted.
  *
+ * TLS: with ssl_options (certfile and keyfile at least) gobj_start builds one
+ * TLS context, loading and checking every file before any socket is bound;
+ * a bad certificate or key fails the start with GOBJ_ECONFIG and one error
+ * naming the file and OpenSSL's reason.  The GSocks it accepts share the
+ * context and run the handshake before their EV_CONNECTED; one that fails
+ * (or times out) is never announced and is counted in tls_failures.
+ *
  * Accepting pauses by itself at max_connections (until one closes) and on
  * EMFILE / ENFILE / ENOBUFS / ENOMEM (a timer retries after 100 ms, doubling
  * to 1 s; one warning per burst).  ECONNABORTED and the like are skipped.
@@ -89,12 +96,14 @@ typedef struct {
     json_t *ssl_options;
     int64_t n_gsocks;
     int64_t total_accepted;
+    int64_t tls_failures;
 
     /* Run time. */
     listener_t **ls;
     size_t n_ls;
     listener_t *ready; /* set by the callback for ac_accept */
     gsock_srv_link_t *link;
+    gsock_tls_ctx_t *tls; /* NULL = plain TCP */
     gclass_t *gsock_gc;
     gobj_loop_timer_t *retry;
     uint64_t retry_ms;
@@ -131,11 +140,14 @@ static const gobj_attr_t srv_attrs[] = {
     GOBJ_ATTR("subscriber", GOBJ_ATTR_STRING, srv_priv_t, subscriber, "\"\"", GOBJ_RD,
               "Unique or full name of the owner of the GSocks; empty = the parent"),
     GOBJ_ATTR("ssl_options", GOBJ_ATTR_JSON, srv_priv_t, ssl_options, "{}", GOBJ_RD,
-              "Reserved for TLS (stored, not used yet)"),
+              "TLS: {certfile, keyfile, cafile, verify_peer, ciphers, min_version, "
+              "handshake_timeout}; empty = plain TCP (doc/tls.md)"),
     GOBJ_ATTR("n_gsocks", GOBJ_ATTR_INT, srv_priv_t, n_gsocks, "0", GOBJ_STATS,
               "Accepted connections open now"),
     GOBJ_ATTR("total_accepted", GOBJ_ATTR_INT, srv_priv_t, total_accepted, "0", GOBJ_STATS,
               "Connections accepted so far"),
+    GOBJ_ATTR("tls_failures", GOBJ_ATTR_INT, srv_priv_t, tls_failures, "0", GOBJ_STATS,
+              "TLS handshakes that failed or timed out"),
     GOBJ_ATTR_END,
 };
 /* clang-format on */
@@ -521,7 +533,7 @@ static void hand_over(gobj_t *gobj, gobj_t *sub, listener_t *l, int fd,
         return; /* the core logged why */
     }
     if (gsock__adopt(sock, fd, (const struct sockaddr *)ss, sl, l->wildcard ? NULL : l->address,
-                     priv->link) < 0) {
+                     priv->link, priv->tls) < 0) {
         gobj_destroy(sock);
         return;
     }
@@ -546,9 +558,6 @@ static int mt_create(gobj_t *gobj)
         return GOBJ_ENOMEM;
     priv->link->refs = 1;
     priv->link->server = gobj;
-    if (json_object_size(priv->ssl_options) > 0)
-        gobj_log(GOBJ_LOG_WARN, gobj,
-                 "GServerSock: TLS is not implemented yet; ssl_options ignored", NULL);
     return 0;
 }
 
@@ -559,6 +568,13 @@ static int mt_start(gobj_t *gobj)
     if (!priv->gsock_gc) {
         gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the GSock gclass is not registered", NULL);
         return GOBJ_ENOENT;
+    }
+    /* The certificate and key are checked before anything is bound: a
+     * server that cannot speak TLS must not accept a single client. */
+    if (!priv->tls && json_object_size(priv->ssl_options) > 0) {
+        int rc = gsock_tls__ctx_new(gobj, priv->ssl_options, true, &priv->tls);
+        if (rc < 0)
+            return rc;
     }
     if (priv->n_ls == 0) {
         int rc = bind_all(gobj);
@@ -585,6 +601,9 @@ static void mt_destroy(gobj_t *gobj)
     close_listeners(gobj);
     gobj_loop_timer_free(priv->retry);
     priv->retry = NULL;
+    /* The GSocks still open hold their own references. */
+    gsock_tls__ctx_unref(priv->tls);
+    priv->tls = NULL;
     if (priv->link) {
         priv->link->server = NULL;
         gsock__link_release(priv->link);
@@ -679,6 +698,7 @@ static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
     (void)src;
     srv_priv_t *priv = gobj_priv(gobj);
     priv->n_gsocks = priv->link->n_open;
+    priv->tls_failures = priv->link->tls_failures;
     if (priv->at_limit &&
         (priv->max_connections <= 0 || priv->link->n_open < priv->max_connections)) {
         priv->at_limit = false;

@@ -3,6 +3,8 @@ libginsfsm_la_SOURCES += \
 	gobjs/sock_internal.h \
 	gobjs/c_sock.c \
 	gobjs/c_srv_sock.c \
+	gobjs/tls.h \
+	gobjs/tls.c \
 	gobjs/linger.c
 
 ## The unit tests run a server and its clients in one process on loopback;
@@ -24,3 +26,14 @@ tests_unit_test_srv_sock_LDFLAGS = $(TESTLINKFLAGS)
 
 EXTRA_DIST += doc/gclasses/GSock.md doc/gclasses/GSock.dot doc/gclasses/GSock.svg \
 	doc/gclasses/GServerSock.md doc/gclasses/GServerSock.dot doc/gclasses/GServerSock.svg
+EXTRA_DIST += doc/tls.md
+
+## TLS: a server and a client in one process, certificates made at run time
+## with the openssl command (the test skips without it).
+check_PROGRAMS += tests/unit/test_tls
+UNIT_TESTS += tests/unit/test_tls
+TESTS += tests/unit/test_tls
+tests_unit_test_tls_SOURCES = tests/unit/test_tls.c tests/unit/testlib.h tests/unit/socktest.h
+tests_unit_test_tls_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL_BIN)"'
+tests_unit_test_tls_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_tls_LDFLAGS = $(TESTLINKFLAGS)

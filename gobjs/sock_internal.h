@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "ginsfsm/gobjs.h"
+#include "tls.h"
 
 /* Internal input events, declared here because the other file sends them.
  * EV_GSOCK_ACCEPTED   GServerSock -> GSock: the adopted descriptor is live.
@@ -33,6 +34,7 @@ extern const gclass_def_t gobj__gserversock_def;
 typedef struct gsock_srv_link {
     unsigned refs;
     int64_t n_open;
+    int64_t tls_failures; /* handshakes that failed or timed out */
     gobj_t *server;
 } gsock_srv_link_t;
 
@@ -45,12 +47,14 @@ void gsock__link_release(gsock_srv_link_t *link);
  * accept4 returned; sockname, when not NULL, is the listener's own address
  * (known when the listener is not bound to a wildcard address, which saves
  * a getsockname per connection).  link gets a reference and n_open is
- * counted by the caller.  The caller then starts the GSock and sends it
- * EV_GSOCK_ACCEPTED, which publishes EV_CONNECTED.
+ * counted by the caller.  tls, when not NULL, is the server's TLS context
+ * (the GSock takes a reference) and the GSock runs the handshake before it
+ * publishes anything.  The caller then starts the GSock and sends it
+ * EV_GSOCK_ACCEPTED, which publishes EV_CONNECTED (after the handshake).
  * Returns: 0, or a negative code (fd closed, nothing referenced).
  */
 int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t peerlen,
-                 const char *sockname, gsock_srv_link_t *link);
+                 const char *sockname, gsock_srv_link_t *link, gsock_tls_ctx_t *tls);
 
 /*
  * Print an address as "127.0.0.1:7000", "[::1]:7000" or the unix path ("" for

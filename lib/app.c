@@ -13,7 +13,9 @@
  *      validate the global attributes and the required attributes -- all
  *      before one gobj exists, so that --check creates nothing;
  *   5. create the tree, start it, run the loop until a signal, stop the tree
- *      within shutdown_timeout, destroy it (a failure here: exit 1).
+ *      within shutdown_timeout, destroy it (a failure here: exit 1, except a
+ *      start that fails with GOBJ_ECONFIG, a configuration only the gobj
+ *      could check, such as a TLS certificate: exit 2).
  *
  * Bad input is reported with exactly one message on stderr: every check
  * function prints its message and returns -1, and its callers only pass the

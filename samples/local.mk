@@ -9,6 +9,7 @@ samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h 
 nodist_samples_gserve_SOURCES = samples/gserve_default.c
 samples_gserve_LDADD = libginsfsm.la $(JANSSON_LIBS)
 EXTRA_DIST += samples/ticker.json samples/echo.json samples/echo-unix.json samples/echo-dual.json
+EXTRA_DIST += samples/echo-tls.json
 CLEANFILES += samples/gserve_default.c
 
 ## The configuration gserve runs when no -c is given.  The file itself is

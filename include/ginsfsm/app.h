@@ -42,7 +42,9 @@ extern "C" {
 enum {
     GAPP_EXIT_OK = 0,      /* clean shutdown, or an inquiry (--help, --check ...) done */
     GAPP_EXIT_FAILURE = 1, /* run-time failure: the tree could not be created or started */
-    GAPP_EXIT_USAGE = 2,   /* bad command line or bad configuration */
+    /* Bad command line or configuration, also found while starting: a gobj
+     * whose start fails with GOBJ_ECONFIG (a certificate that does not load). */
+    GAPP_EXIT_USAGE = 2,
 };
 
 /* What a program tells the runner about itself.  Every string is borrowed

@@ -13,3 +13,8 @@ ECHO_BLACKBOX_TESTS = \
 TESTS += $(ECHO_BLACKBOX_TESTS)
 dist_check_SCRIPTS += $(ECHO_BLACKBOX_TESTS)
 EXTRA_DIST += tests/blackbox/echo_lib.sh tests/blackbox/echo_client.py
+
+## TLS: gserve with certificates made at run time, openssl s_client as the
+## client (skips, status 77, without the openssl command).
+TESTS += tests/blackbox/echo_tls.sh
+dist_check_SCRIPTS += tests/blackbox/echo_tls.sh

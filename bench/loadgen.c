@@ -10,13 +10,19 @@
  *                           how many were held and echoed, and with --pid the
  *                           server's RSS per held connection.
  *   loadgen --mode freeport print a free TCP port on --host and exit.
+ *   --tls                   (echo mode) every connection speaks TLS: the
+ *                           handshake is done before the warm-up, then each
+ *                           message is one SSL_write; the server's
+ *                           certificate is not verified (it is a load
+ *                           generator, not a client to trust).
  *
  * Every echoed byte is checked against what was sent; a mismatch is a hard
  * error (exit status 1).  Results are one line of key=value pairs on stdout
  * (for scripts) followed by one line for people, starting with "# ".
  *
- * Plain C with libc, pthreads and epoll: the load generator must not share
- * any code, allocator or event loop with the servers it measures.
+ * Plain C with libc, pthreads and epoll (and OpenSSL for --tls): the load
+ * generator must not share any code, allocator or event loop with the
+ * servers it measures.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -43,6 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 enum mode { MODE_ECHO, MODE_CONNECT, MODE_IDLE, MODE_FREEPORT };
 
 enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
@@ -62,6 +71,7 @@ struct options {
     long pid;
     /* Connect mode: worker i connects from source + i (host order). */
     uint32_t source;
+    bool tls;
 };
 
 /* Where to connect, resolved once. */
@@ -90,6 +100,7 @@ struct target {
 
 struct conn {
     int fd;
+    SSL *ssl; /* --tls: the session, else NULL */
     uint32_t id;
     uint64_t msgno;
     const uint8_t *msg;
@@ -395,10 +406,33 @@ static void conn_lost(struct worker *w, struct conn *c, const char *why)
     w->lost++;
 }
 
+/* --tls: one SSL_write or SSL_read as a send/recv would report it (-1 with
+ * errno EAGAIN when OpenSSL waits for the socket, ECONNRESET when the
+ * session failed, 0 at the peer's close). */
+static ssize_t tls_io(struct conn *c, void *buf, size_t n, bool out)
+{
+    int r = out ? SSL_write(c->ssl, buf, (int)n) : SSL_read(c->ssl, buf, (int)n);
+    if (r > 0)
+        return r;
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        ERR_clear_error();
+        errno = ECONNRESET;
+        return -1;
+    }
+}
+
 static void pump_send(struct worker *w, struct conn *c)
 {
     while (c->sent < msg_size) {
-        ssize_t n = send(c->fd, c->msg + c->sent, msg_size - c->sent, MSG_NOSIGNAL);
+        ssize_t n = c->ssl ? tls_io(c, (void *)(c->msg + c->sent), msg_size - c->sent, true)
+                           : send(c->fd, c->msg + c->sent, msg_size - c->sent, MSG_NOSIGNAL);
         if (n > 0) {
             c->sent += (size_t)n;
         } else if (n < 0 && errno == EINTR) {
@@ -434,7 +468,7 @@ static void start_message(struct worker *w, struct conn *c)
 static void on_readable(struct worker *w, struct conn *c)
 {
     size_t want = c->busy ? msg_size - c->recvd : 1;
-    ssize_t n = recv(c->fd, w->rbuf, want, 0);
+    ssize_t n = c->ssl ? tls_io(c, w->rbuf, want, false) : recv(c->fd, w->rbuf, want, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return;
@@ -493,8 +527,13 @@ static void worker_run(struct worker *w, uint64_t deadline)
             struct conn *c = evs[i].data.ptr;
             if (c->fd < 0)
                 continue;
-            if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+            if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
                 on_readable(w, c);
+                /* Bytes OpenSSL already took off the socket get no epoll
+                 * event of their own. */
+                while (c->fd >= 0 && c->ssl && SSL_pending(c->ssl) > 0 && !atomic_load(&g_failed))
+                    on_readable(w, c);
+            }
             if (c->fd >= 0 && (evs[i].events & EPOLLOUT) && c->busy)
                 pump_send(w, c);
         }
@@ -537,9 +576,25 @@ static void worker_fini(struct worker *w)
 
 static void close_conns(struct conn *conns, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        SSL_free(conns[i].ssl);
         if (conns[i].fd >= 0)
             close(conns[i].fd);
+    }
+}
+
+/* --tls: the handshake on the blocking socket (IO_TIMEOUT_S bounds it). */
+static SSL *tls_connect(SSL_CTX *ctx, int fd)
+{
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_connect(ssl) != 1) {
+        char err[256];
+        ERR_error_string_n(ERR_get_error(), err, sizeof err);
+        fprintf(stderr, "loadgen: TLS handshake failed: %s\n", err);
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
 }
 
 static int report_failure(void)
@@ -613,12 +668,17 @@ static int run_echo(void)
     struct worker *ws = calloc(nthreads, sizeof *ws);
     int rc = 2;
     size_t opened = 0, started = 0;
+    SSL_CTX *ctx = NULL;
     if (!conns || !ws) {
         fprintf(stderr, "loadgen: out of memory\n");
         goto out;
     }
     for (size_t i = 0; i < nthreads; i++)
         ws[i].epfd = -1;
+    if (opt.tls && !(ctx = SSL_CTX_new(TLS_client_method()))) {
+        fprintf(stderr, "loadgen: cannot create a TLS context\n");
+        goto out;
+    }
     for (; opened < nconns; opened++) {
         int fd = open_conn(NULL);
         if (fd < 0) {
@@ -627,6 +687,10 @@ static int run_echo(void)
         }
         conns[opened].fd = fd;
         conns[opened].id = (uint32_t)opened;
+        if (ctx && !(conns[opened].ssl = tls_connect(ctx, fd))) {
+            opened++;
+            goto out;
+        }
     }
 
     /* Worker i drives a contiguous share of the connections. */
@@ -700,6 +764,7 @@ out:
             worker_fini(&ws[i]);
     if (conns)
         close_conns(conns, opened);
+    SSL_CTX_free(ctx);
     free(conns);
     free(ws);
     return rc;
@@ -1049,6 +1114,7 @@ static void usage(FILE *f)
                "                    connection (idle), read from /proc\n"
                "  --source ADDR     connect: worker i connects from ADDR + i (a 127.x address;\n"
                "                    default 127.0.0.2)\n"
+               "  --tls             echo: speak TLS (the server's certificate is not checked)\n"
                "Exit status: 0 ok, 1 wrong echo or connections lost, 2 usage or setup error.\n");
 }
 
@@ -1076,6 +1142,8 @@ static bool parse_seconds(const char *s, double *out)
 
 static int parse_args(int argc, char **argv)
 {
+    /* One option per line. */
+    /* clang-format off */
     static const struct option longopts[] = {
         {"mode", required_argument, NULL, 'm'},
         {"host", required_argument, NULL, 'H'},
@@ -1090,9 +1158,11 @@ static int parse_args(int argc, char **argv)
         {"count", required_argument, NULL, 'n'},
         {"pid", required_argument, NULL, 'i'},
         {"source", required_argument, NULL, 'S'},
+        {"tls", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     bool duration_given = false;
     int ch, li = 0;
     long v;
@@ -1152,6 +1222,9 @@ static int parse_args(int argc, char **argv)
             opt.source = ntohl(a.s_addr);
             break;
         }
+        case 'T':
+            opt.tls = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -1182,6 +1255,10 @@ static int parse_args(int argc, char **argv)
     }
     if (opt.mode == MODE_ECHO && opt.duration == 0 && opt.count == 0) {
         fprintf(stderr, "loadgen: --duration must be above 0 (or give --count)\n");
+        return -1;
+    }
+    if (opt.tls && opt.mode != MODE_ECHO) {
+        fprintf(stderr, "loadgen: --tls goes with --mode echo only\n");
         return -1;
     }
     if (opt.conns < 0)

@@ -23,3 +23,11 @@ BENCH_DEPS = bench/dispatch bench/loadgen bench/baseline_libevent bench/baseline
 bench: $(BENCH_DEPS)
 	$(srcdir)/bench/run $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench
+
+## TLS echo: the same comparison with TLS on both servers (loadgen --tls);
+## the baseline is plain libevent with bufferevent_openssl.
+noinst_PROGRAMS += bench/baseline_libevent_tls
+bench_baseline_libevent_tls_SOURCES = bench/baseline_libevent_tls.c
+bench_baseline_libevent_tls_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
+bench_loadgen_LDADD = $(OPENSSL_LIBS)
+BENCH_DEPS += bench/baseline_libevent_tls

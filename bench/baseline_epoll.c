@@ -31,6 +31,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "baseline.h"
+
 #define BUF_SIZE    65536
 #define PENDING_MAX (1u << 20)
 
@@ -192,19 +194,6 @@ static void on_accept(int lfd)
         }
         conns[fd].open = true;
     }
-}
-
-static size_t raise_nofile_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 1024;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 24 ? 1u << 24 : rl.rlim_cur;
 }
 
 static void usage(FILE *f)

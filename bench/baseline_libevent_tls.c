@@ -40,6 +40,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "baseline.h"
+
 /* Live connections by descriptor, so that shutdown can free them. */
 static struct bufferevent **live;
 static size_t live_size;
@@ -111,19 +113,6 @@ static void on_signal(evutil_socket_t sig, short what, void *ctx)
     (void)sig;
     (void)what;
     event_base_loopbreak(ctx);
-}
-
-static size_t raise_nofile_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 1024;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 24 ? 1u << 24 : rl.rlim_cur;
 }
 
 static void usage(FILE *f)

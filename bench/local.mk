@@ -13,9 +13,9 @@ noinst_PROGRAMS += bench/loadgen bench/baseline_libevent bench/baseline_epoll
 bench_loadgen_SOURCES = bench/loadgen.c
 bench_loadgen_CFLAGS = $(AM_CFLAGS) -pthread
 bench_loadgen_LDFLAGS = -pthread
-bench_baseline_libevent_SOURCES = bench/baseline_libevent.c
+bench_baseline_libevent_SOURCES = bench/baseline_libevent.c bench/baseline.h
 bench_baseline_libevent_LDADD = $(LIBEVENT_LIBS)
-bench_baseline_epoll_SOURCES = bench/baseline_epoll.c
+bench_baseline_epoll_SOURCES = bench/baseline_epoll.c bench/baseline.h
 EXTRA_DIST += bench/run
 
 BENCH_DEPS = bench/dispatch bench/loadgen bench/baseline_libevent bench/baseline_epoll \
@@ -27,7 +27,7 @@ bench: $(BENCH_DEPS)
 ## TLS echo: the same comparison with TLS on both servers (loadgen --tls);
 ## the baseline is plain libevent with bufferevent_openssl.
 noinst_PROGRAMS += bench/baseline_libevent_tls
-bench_baseline_libevent_tls_SOURCES = bench/baseline_libevent_tls.c
+bench_baseline_libevent_tls_SOURCES = bench/baseline_libevent_tls.c bench/baseline.h
 bench_baseline_libevent_tls_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 bench_loadgen_LDADD = $(OPENSSL_LIBS)
 BENCH_DEPS += bench/baseline_libevent_tls

@@ -94,6 +94,9 @@ GOBJ_DEFINE_EVENT(EV_GSOCK_READABLE); /* in: {} the socket is readable */
 GOBJ_DEFINE_EVENT(EV_GSOCK_WRITABLE); /* in: {} writable, or a connect finished */
 GOBJ_DEFINE_EVENT(EV_GSOCK_TIMER);    /* in: {} a deadline may have passed */
 GOBJ_DEFINE_EVENT(EV_GSOCK_ACCEPTED); /* in: {} from GServerSock, after gsock__adopt */
+/* Posted to self, so that a caller never gets an answer inside its call. */
+GOBJ_DEFINE_EVENT(EV_GSOCK_CLOSED);    /* in: the EV_DISCONNECTED kw, to publish now */
+GOBJ_DEFINE_EVENT(EV_GSOCK_ABANDONED); /* in: {} stopped in its handshake: destroy self */
 
 GOBJ_DEFINE_STATE(ST_DISCONNECTED);
 GOBJ_DEFINE_STATE(ST_WAIT_CONNECTED);
@@ -155,6 +158,10 @@ typedef struct {
     bool rx_paused;             /* above tx_high_water */
     bool rx_eof;                /* the peer shut its write side */
     bool subscribed;
+    bool in_call;      /* inside EV_SEND_DATA, EV_DROP or mt_stop */
+    json_t *owed;      /* an EV_DISCONNECTED kw posted for a later turn */
+    uint32_t retry_ms; /* unix connect: the backoff while the backlog is full */
+    uint64_t retry_at; /* unix connect: the next try (0 = none) */
 
     /* TLS: NULL on a plain connection. */
     gsock_tls_ctx_t *tls_ctx; /* the client's own, or the server's (a reference) */
@@ -208,55 +215,6 @@ static const gobj_attr_t sock_attrs[] = {
 /*---------------------------------------------------------------------*
  *  Helpers: addresses
  *---------------------------------------------------------------------*/
-char *gsock__format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
-{
-    char ip[INET6_ADDRSTRLEN];
-    buf[0] = '\0';
-    if (!sa || len < (socklen_t)sizeof(sa_family_t))
-        return buf;
-    switch (sa->sa_family) {
-    case AF_INET: {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-        snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
-        break;
-    }
-    case AF_INET6: {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        /* A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d; people
-         * and logs expect the IPv4 they know. */
-        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof ip);
-            snprintf(buf, size, "%s:%u", ip, (unsigned)ntohs(in6->sin6_port));
-        } else {
-            inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-            snprintf(buf, size, "[%s]:%u", ip, (unsigned)ntohs(in6->sin6_port));
-        }
-        break;
-    }
-    case AF_UNIX: {
-        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
-        /* An unnamed socket has no path at all; an abstract one starts
-         * with NUL and is shown with '@', as ss(8) does. */
-        size_t off = offsetof(struct sockaddr_un, sun_path);
-        if (len <= (socklen_t)off)
-            break;
-        size_t n = (size_t)len - off;
-        if (un->sun_path[0] == '\0') {
-            snprintf(buf, size, "@%.*s", (int)(n > 1 ? n - 1 : 0), un->sun_path + 1);
-        } else {
-            size_t l = strnlen(un->sun_path, n);
-            snprintf(buf, size, "%.*s", (int)l, un->sun_path);
-        }
-        break;
-    }
-    default:
-        snprintf(buf, size, "(family %d)", (int)sa->sa_family);
-        break;
-    }
-    return buf;
-}
-
 static void set_str(char **field, const char *value)
 {
     char *s = strdup(value ? value : "");
@@ -351,13 +309,18 @@ static void on_timer(void *user)
  *---------------------------------------------------------------------*/
 static void rx_enable(sock_priv_t *priv, bool on)
 {
-    if (on == priv->reading || !priv->rev)
-        return;
-    if (on)
-        event_add(priv->rev, NULL);
-    else
-        event_del(priv->rev);
-    priv->reading = on;
+    if (on != priv->reading && priv->rev) {
+        if (on)
+            event_add(priv->rev, NULL);
+        else
+            event_del(priv->rev); /* also cancels an event_active still due */
+        priv->reading = on;
+    }
+    /* Bytes may already sit inside the TLS layer (read ahead, or a close
+     * found after data), where the socket will never signal them: any
+     * resume of reading reads them first, on the next turn. */
+    if (on && GOBJ_UNLIKELY(priv->tls != NULL) && priv->reading && gsock_tls__pending(priv->tls))
+        event_active(priv->rev, EV_READ, 0);
 }
 
 static void tx_enable(sock_priv_t *priv, bool on)
@@ -410,6 +373,8 @@ static void rearm_timer(gobj_t *gobj)
     uint64_t due = 0;
     if (gobj_in_this_state(gobj, ST_WAIT_CONNECTED)) {
         due = priv->connect_deadline;
+        if (priv->retry_at && (!due || priv->retry_at < due))
+            due = priv->retry_at;
     } else if (gobj_in_this_state(gobj, ST_HANDSHAKE)) {
         due = priv->hs_deadline;
         if (priv->inactivity_timeout > 0 &&
@@ -455,8 +420,8 @@ static void trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n
         s[2 * i + 1] = hex[(unsigned char)p[i] & 15];
     }
     s[shown * 2] = '\0';
-    gobj_log(GOBJ_LOG_TRACE, gobj, dir, "bytes", json_integer((json_int_t)n), "hex", json_string(s),
-             NULL);
+    gobj_log(GOBJ_LOG_TRACE, gobj, dir, "trace", json_string("traffic"), "bytes",
+             json_integer((json_int_t)n), "hex", json_string(s), NULL);
     free(s);
 }
 
@@ -493,6 +458,7 @@ static void release_fd(gobj_t *gobj)
     }
     priv->rx_paused = priv->rx_eof = false;
     priv->drop_deadline = 0;
+    priv->retry_at = 0;
     priv->closing_reason = NULL;
     gobj_stopped(gobj);
     if (priv->link) {
@@ -530,7 +496,33 @@ static void sock_close(gobj_t *gobj, const char *reason, int err)
         json_object_set_new(kw, "errno", json_string(gobj_err_name(-err)));
     release_fd(gobj);
     gobj_change_state(gobj, ST_DISCONNECTED);
-    gobj_publish_event(gobj, EV_DISCONNECTED, kw);
+    /* No re-entrant callbacks: a close caused by a call from outside (a
+     * write error in EV_SEND_DATA, EV_DROP, gobj_stop) is announced on a
+     * later turn, so that a caller walking a list of GSocks and sending to
+     * each never sees one end, and maybe be freed, inside its own send. */
+    if (!priv->in_call) {
+        gobj_publish_event(gobj, EV_DISCONNECTED, kw);
+    } else if (!priv->owed) {
+        /* Kept here, so that a second gobj_stop ("finish now") can still
+         * publish it before the owner destroys the tree. */
+        priv->owed = kw;
+        gobj_post_event(gobj, EV_GSOCK_CLOSED, NULL, gobj);
+    } else {
+        gobj_post_event(gobj, EV_GSOCK_CLOSED, kw, gobj); /* after a quick reconnect */
+    }
+}
+
+/* Publish the EV_DISCONNECTED that a close inside a call owes.  A stop
+ * that caused it ends now (gobj_stop returned with the GSock stopping). */
+static void publish_owed(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    json_t *kw = priv->owed;
+    priv->owed = NULL;
+    if (gobj_is_stopping(gobj))
+        gobj_stopped(gobj);
+    if (kw)
+        gobj_publish_event(gobj, EV_DISCONNECTED, kw);
 }
 
 /* A socket error while connected: a reset is the common case. */
@@ -552,7 +544,10 @@ static void check_high_water(sock_priv_t *priv)
 {
     if (priv->tx_high_water > 0 && priv->tx_queued > priv->tx_high_water && !priv->rx_paused) {
         priv->rx_paused = true;
-        rx_enable(priv, false);
+        /* Not before EV_CONNECTED: a TLS handshake cannot finish without
+         * reading (go_connected applies the pause). */
+        if (priv->connected)
+            rx_enable(priv, false);
     }
 }
 
@@ -752,9 +747,7 @@ static void do_handshake(gobj_t *gobj)
         tx_enable(priv, false);
         /* The peer's first data may have come in with its last handshake
          * message and sit read ahead inside OpenSSL, where the socket will
-         * not signal it. */
-        if (gsock_tls__pending(priv->tls))
-            event_active(priv->rev, EV_READ, 0);
+         * not signal it: go_connected's rx_enable finds it. */
         go_connected(gobj);
         return;
     }
@@ -831,6 +824,30 @@ static bool connect_next(gobj_t *gobj)
         priv->conn_err = err;
     }
     return false;
+}
+
+/* Connect to the unix path.  A listener whose backlog is full refuses at
+ * once with EAGAIN, where TCP would let the SYN wait: that is tried again
+ * after a short backoff (5 ms, doubling up to 200 ms), until
+ * connect_timeout.  Returns true if a connect or a retry is under way;
+ * else conn_err holds the error. */
+static bool connect_unix(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    memcpy(un.sun_path, priv->path, strlen(priv->path) + 1);
+    int err = connect_one(gobj, (struct sockaddr *)&un, sizeof un);
+    set_str(&priv->peername, priv->path);
+    priv->conn_err = err;
+    if (err != EAGAIN) {
+        priv->retry_at = 0;
+        return err == 0;
+    }
+    priv->retry_ms = priv->retry_ms ? priv->retry_ms * 2 : 5;
+    if (priv->retry_ms > 200)
+        priv->retry_ms = 200;
+    priv->retry_at = gobj_loop_now_msec() + priv->retry_ms;
+    return true;
 }
 
 /* Report a failed connect on a later turn (through the timer, which a close
@@ -961,24 +978,55 @@ static int mt_start(gobj_t *gobj)
     return rc;
 }
 
+static int stop_sock(gobj_t *gobj);
+
 static int mt_stop(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
+    priv->in_call = true; /* the caller gets EV_DISCONNECTED after gobj_stop */
+    int rc = stop_sock(gobj);
+    priv->in_call = false;
+    return rc;
+}
+
+static int stop_sock(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->owed && gobj_is_stopping(gobj)) {
+        /* A second stop while the announcement waits for its turn (gserve
+         * at shutdown_timeout): the owner hears it now, before it destroys
+         * the tree. */
+        publish_owed(gobj);
+        return 0;
+    }
+    if (priv->link && priv->tls_ctx && !priv->session && priv->fd >= 0) {
+        /* Accepted, in its TLS handshake: it ends as a failed handshake
+         * does, unannounced, and destroys itself on the next turn (not
+         * here: the caller of gobj_stop may still use it). */
+        release_fd(gobj);
+        gobj_change_state(gobj, ST_DISCONNECTED);
+        if (!gobj_is_destroying(gobj))
+            gobj_post_event(gobj, EV_GSOCK_ABANDONED, NULL, gobj);
+        return 0;
+    }
     /* Stop is a graceful shutdown, as EV_DROP: the connection ends with its
      * one EV_DISCONNECTED {reason: "stopped"}, at once if nothing is queued,
      * else once the queue is written (drop_timeout bounds the wait).  When
      * the stop is part of a destroy, mt_destroy closes right after. */
     if (priv->closing_reason && gobj_is_stopping(gobj)) {
         /* A second stop while flushing: finish now (gserve's shutdown_timeout),
-         * still with the one EV_DISCONNECTED the session owes. */
+         * still with the one EV_DISCONNECTED the session owes, published at
+         * once for the same reason as above. */
+        priv->in_call = false;
         sock_close(gobj, priv->closing_reason, 0);
         return 0;
     }
     if (priv->session || priv->fd >= 0)
         graceful_close(gobj, "stopped");
-    /* Still flushing: the owner (gserve's shutdown) waits for gobj_stopped,
-     * which release_fd calls when the descriptor is closed. */
-    return priv->fd >= 0 ? 1 : 0;
+    /* Still flushing, or the EV_DISCONNECTED waits for the next turn: the
+     * owner (gserve's shutdown) waits for gobj_stopped, which release_fd
+     * calls when the descriptor is closed, or publish_owed. */
+    return priv->fd >= 0 || priv->owed ? 1 : 0;
 }
 
 static void mt_destroy(gobj_t *gobj)
@@ -987,6 +1035,8 @@ static void mt_destroy(gobj_t *gobj)
     /* The subscriptions are gone already: close without telling anyone. */
     priv->session = false;
     release_fd(gobj);
+    json_decref(priv->owed); /* nobody is subscribed any more */
+    priv->owed = NULL;
     gsock_tls__ctx_unref(priv->tls_ctx);
     priv->tls_ctx = NULL;
     gobj_loop_timer_free(priv->timer);
@@ -1058,14 +1108,11 @@ static int ac_connect(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     priv->connect_deadline =
         priv->connect_timeout > 0 ? gobj_loop_now_msec() + (uint64_t)priv->connect_timeout : 0;
 
+    priv->retry_ms = 0;
+    priv->retry_at = 0;
     bool started = false;
     if (use_path) {
-        struct sockaddr_un un = {.sun_family = AF_UNIX};
-        memcpy(un.sun_path, priv->path, strlen(priv->path) + 1);
-        int err = connect_one(gobj, (struct sockaddr *)&un, sizeof un);
-        set_str(&priv->peername, priv->path);
-        started = err == 0;
-        priv->conn_err = err;
+        started = connect_unix(gobj);
     } else {
         char port[16];
         snprintf(port, sizeof port, "%d", (int)priv->port);
@@ -1142,6 +1189,22 @@ static int ac_connect_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
     (void)kw;
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->retry_at) {
+        /* A unix connect waits for room in the listener's backlog. */
+        uint64_t now = gobj_loop_now_msec();
+        if (priv->connect_deadline && now >= priv->connect_deadline) {
+            priv->retry_at = 0;
+            priv->conn_err = 0;
+            connect_failed(gobj); /* "connect timeout" */
+            return 0;
+        }
+        if (now >= priv->retry_at && !connect_unix(gobj)) {
+            connect_failed(gobj);
+            return 0;
+        }
+        rearm_timer(gobj);
+        return 0;
+    }
     if (priv->fd < 0) {
         connect_failed(gobj); /* nothing under way: report the error */
         return 0;
@@ -1386,10 +1449,22 @@ static ssize_t tls_send(gobj_t *gobj, const char *p, size_t len)
     return (ssize_t)off;
 }
 
+static int send_data(gobj_t *gobj, json_t *kw);
+
+/* The sender is inside its send: a close it causes is announced later. */
 static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
     (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->in_call = true;
+    int rc = send_data(gobj, kw);
+    priv->in_call = false;
+    return rc;
+}
+
+static int send_data(gobj_t *gobj, json_t *kw)
+{
     sock_priv_t *priv = gobj_priv(gobj);
     json_t *data = json_object_get(kw, "data");
     if (GOBJ_UNLIKELY(!json_is_string(data))) {
@@ -1448,7 +1523,36 @@ static int ac_drop(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)ev;
     (void)kw;
     (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->in_call = true; /* the dropper gets EV_DISCONNECTED after its send */
     graceful_close(gobj, "dropped");
+    priv->in_call = false;
+    return 0;
+}
+
+/* A close announced from inside a call, on this later turn. */
+static int ac_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)src;
+    if (kw) {
+        gobj_publish_event(gobj, EV_DISCONNECTED, json_incref(kw));
+        return 0;
+    }
+    publish_owed(gobj);
+    return 0;
+}
+
+/* An accepted GSock stopped during its handshake: it was never announced,
+ * so nobody else will destroy it. */
+static int ac_abandoned(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)kw;
+    (void)src;
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (!priv->session && priv->fd < 0)
+        gobj_destroy(gobj);
     return 0;
 }
 
@@ -1512,6 +1616,8 @@ static const gobj_row_t st_disconnected[] = {
     GOBJ_ROW(EV_CONNECT,         ac_connect,         ST_WAIT_CONNECTED), /* or refused */
     GOBJ_ROW(EV_GSOCK_ACCEPTED,  ac_accepted,        ST_CONNECTED),
     GOBJ_ROW(EV_DROP,            NULL,               NULL),  /* nothing to drop */
+    GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* EV_DISCONNECTED, later */
+    GOBJ_ROW(EV_GSOCK_ABANDONED, ac_abandoned,       NULL),  /* destroys self */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -1521,6 +1627,7 @@ static const gobj_row_t st_wait_connected[] = {
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_connect_timeout, NULL),  /* ST_DISCONNECTED */
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
+    GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -1531,6 +1638,7 @@ static const gobj_row_t st_handshake[] = {
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_handshake_timer, NULL),  /* handshake_timeout */
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
+    GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -1541,6 +1649,7 @@ static const gobj_row_t st_connected[] = {
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* ST_CLOSING or closed */
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* inactivity */
+    GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -1550,6 +1659,7 @@ static const gobj_row_t st_closing[] = {
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* replies after a peer FIN */
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* bounds the wait */
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* drop_timeout, inactivity */
+    GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
     {NULL, NULL, NULL, NULL},
 };
 static const gobj_state_def_t sock_states[] = {
@@ -1574,6 +1684,8 @@ static const gobj_event_def_t sock_events[] = {
     {EV_GSOCK_WRITABLE, GOBJ_EV_IN, "{} internal: writable, or the connect finished"},
     {EV_GSOCK_TIMER, GOBJ_EV_IN, "{} internal: a deadline may have passed"},
     {EV_GSOCK_ACCEPTED, GOBJ_EV_IN, "{} internal: from GServerSock, the descriptor is live"},
+    {EV_GSOCK_CLOSED, GOBJ_EV_IN, "{peername, sockname, reason, errno?} internal: posted to self"},
+    {EV_GSOCK_ABANDONED, GOBJ_EV_IN, "{} internal: stopped in its handshake, posted to self"},
     {NULL, 0, NULL},
 };
 

@@ -2,6 +2,7 @@
 libginsfsm_la_SOURCES += \
 	gobjs/sock_internal.h \
 	gobjs/c_sock.c \
+	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \
 	gobjs/tls.h \
 	gobjs/tls.c \
@@ -12,7 +13,11 @@ libginsfsm_la_SOURCES += \
 check_PROGRAMS += tests/unit/test_sock
 UNIT_TESTS += tests/unit/test_sock
 TESTS += tests/unit/test_sock
-tests_unit_test_sock_SOURCES = tests/unit/test_sock.c tests/unit/testlib.h tests/unit/socktest.h
+## sock_addr.c is built into the test too: it checks the address formats
+## (IPv6 scope ids) without a network, through a name the library hides.
+tests_unit_test_sock_SOURCES = tests/unit/test_sock.c tests/unit/testlib.h tests/unit/socktest.h \
+	gobjs/sock_addr.c
+tests_unit_test_sock_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/gobjs
 tests_unit_test_sock_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_sock_LDFLAGS = $(TESTLINKFLAGS)
 

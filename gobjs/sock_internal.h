@@ -57,7 +57,8 @@ int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t pe
                  const char *sockname, gsock_srv_link_t *link, gsock_tls_ctx_t *tls);
 
 /*
- * Print an address as "127.0.0.1:7000", "[::1]:7000" or the unix path ("" for
+ * Print an address as "127.0.0.1:7000", "[::1]:7000", "[fe80::1%lo]:7000" (a
+ * scope id: the interface name, or its index) or the unix path ("" for
  * an unnamed unix socket).  IPv4-mapped IPv6 addresses print as IPv4.
  * Returns: buf.
  */

@@ -53,6 +53,7 @@ struct gsock_tls {
     bool eof;     /* recv returned 0: the peer's TCP side is closed */
     bool broken;  /* a fatal error: no close_notify may be sent */
     bool done;    /* the handshake completed */
+    bool ended;   /* a read found the end (close_notify, EOF, an error) */
 };
 
 /*---------------------------------------------------------------------*
@@ -452,12 +453,17 @@ ssize_t gsock_tls__read(gsock_tls_t *t, void *buf, size_t n, char *why, size_t w
     int r = SSL_read(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
     if (r > 0)
         return r;
-    return failure(t, r, why, whylen, err);
+    int rc = failure(t, r, why, whylen, err);
+    if (rc == GSOCK_TLS_CLOSED || rc == GSOCK_TLS_ERROR)
+        t->ended = true;
+    return rc;
 }
 
 bool gsock_tls__pending(const gsock_tls_t *t)
 {
-    return SSL_has_pending(t->ssl) != 0;
+    /* An end found by a read is owed to the reader as well: the socket
+     * will not signal a close_notify that OpenSSL has already read. */
+    return t->ended || SSL_has_pending(t->ssl) != 0;
 }
 
 ssize_t gsock_tls__write(gsock_tls_t *t, const void *buf, size_t n, char *why, size_t whylen,

@@ -64,8 +64,9 @@ int gsock_tls__handshake(gsock_tls_t *t, char *why, size_t whylen);
  * an errno value or 0, describe an error). */
 ssize_t gsock_tls__read(gsock_tls_t *t, void *buf, size_t n, char *why, size_t whylen, int *err);
 
-/* Decrypted or raw bytes are buffered inside OpenSSL (read-ahead), so the
- * socket may not signal readable for them: read again while this holds. */
+/* Decrypted or raw bytes are buffered inside OpenSSL (read-ahead), or a
+ * read already found the end of the session: the socket may not signal
+ * readable for them, so read again while this holds. */
 bool gsock_tls__pending(const gsock_tls_t *t);
 
 /* Write up to n bytes of buf; after GSOCK_TLS_WANT_* the next call must

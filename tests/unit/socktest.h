@@ -41,13 +41,31 @@ typedef struct {
     bool keep_on_disconnected;    /* default: destroy it on EV_DISCONNECTED */
     size_t reply_bytes;           /* first EV_RX_DATA: reply this many bytes ... */
     bool drop_after_reply;        /* ... then EV_DROP */
+    bool relay;                   /* EV_RX_DATA: send a copy built with json_stringn_nocheck */
+    bool chat;                    /* keep a list of connections (t_conn_t), as a chat server */
+    /* EV_T_KICK: what its action saw. */
+    int disconnected_in_call;     /* EV_DISCONNECTED delivered inside the kick's own sends */
+    int kick_sends;               /* sends made by the last kick */
 } tpeer_rec_t;
+
+/* The chat server's list of connections: one heap node per GSock, freed on
+ * its EV_DISCONNECTED, as the first programs written against the library
+ * did.  A walk that sends to each node reads node->next after the send. */
+typedef struct t_conn {
+    gobj_t *sock;
+    struct t_conn *next;
+} t_conn_t;
+static t_conn_t *t_conns;
 
 typedef struct {
     tpeer_rec_t *rec;
 } tpeer_priv_t;
 
 GOBJ_DEFINE_STATE(ST_T_RUN);
+/* in: {op: "send" | "drop" | "stop" | "broadcast", data?}: the subscriber
+ * acts on its last GSock (or on every GSock of its chat list) from inside
+ * one of its own actions. */
+GOBJ_DEFINE_EVENT(EV_T_KICK);
 
 static inline tpeer_rec_t *t_rec(gobj_t *gobj)
 {
@@ -71,6 +89,13 @@ static int ac_t_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src
     if (r->connected == 1)
         snprintf(r->first_name, sizeof r->first_name, "%s", gobj_full_name(src));
     snprintf(r->last_name, sizeof r->last_name, "%s", gobj_full_name(src));
+    if (r->chat) {
+        t_conn_t *c = calloc(1, sizeof *c), **tail = &t_conns;
+        c->sock = src;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = c;
+    }
     if (r->destroy_on_connected)
         gobj_destroy(src);
     return 0;
@@ -93,6 +118,13 @@ static int ac_t_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     r->rx_len += n;
     if (r->echo)
         gobj_send_event(src, EV_SEND_DATA, json_incref(kw), gobj);
+    if (r->relay) {
+        /* A relay builds its own payload from the bytes: json_stringn would
+         * refuse (NULL) anything that is not valid UTF-8. */
+        json_t *out = json_object();
+        json_object_set_new(out, "data", json_stringn_nocheck(json_string_value(data), n));
+        gobj_send_event(src, EV_SEND_DATA, out, gobj);
+    }
     if (r->reply_bytes && r->rx_events == 1) {
         char *big = malloc(r->reply_bytes);
         for (size_t i = 0; i < r->reply_bytes; i++)
@@ -126,8 +158,45 @@ static int ac_t_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     t_copy(r->sockname, sizeof r->sockname, kw, "sockname");
     t_copy(r->reason, sizeof r->reason, kw, "reason");
     t_copy(r->err, sizeof r->err, kw, "errno");
+    for (t_conn_t **pp = &t_conns; *pp; pp = &(*pp)->next) {
+        if ((*pp)->sock == src) {
+            t_conn_t *dead = *pp;
+            *pp = dead->next;
+            free(dead);
+            break;
+        }
+    }
     if (!r->keep_on_disconnected)
         gobj_destroy(src);
+    return 0;
+}
+
+static int ac_t_kick(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    (void)src;
+    tpeer_rec_t *r = t_rec(gobj);
+    const char *op = json_string_value(json_object_get(kw, "op"));
+    json_t *data = json_object_get(kw, "data");
+    int before = r->disconnected;
+    r->kick_sends = 0;
+    if (strcmp(op, "broadcast") == 0) {
+        /* The natural walk: no copy of the list, no defensive checks. */
+        for (t_conn_t *c = t_conns; c; c = c->next) {
+            gobj_send_event(c->sock, EV_SEND_DATA, json_pack("{s:O}", "data", data), gobj);
+            r->kick_sends++;
+        }
+    } else if (strcmp(op, "send") == 0) {
+        gobj_send_event(r->sock, EV_SEND_DATA, json_pack("{s:O}", "data", data), gobj);
+        r->kick_sends++;
+    } else if (strcmp(op, "drop") == 0) {
+        gobj_send_event(r->sock, EV_DROP, NULL, gobj);
+        r->kick_sends++;
+    } else if (strcmp(op, "stop") == 0) {
+        gobj_stop(r->sock);
+        r->kick_sends++;
+    }
+    r->disconnected_in_call = r->disconnected - before;
     return 0;
 }
 
@@ -136,6 +205,7 @@ static const gobj_row_t st_t_run[] = {
     GOBJ_ROW(EV_RX_DATA, ac_t_rx, NULL),
     GOBJ_ROW(EV_TRANSMIT_READY, ac_t_tx_ready, NULL),
     GOBJ_ROW(EV_DISCONNECTED, ac_t_disconnected, NULL),
+    GOBJ_ROW(EV_T_KICK, ac_t_kick, NULL),
     {NULL, NULL, NULL, NULL},
 };
 static const gobj_state_def_t tpeer_states[] = {
@@ -147,6 +217,7 @@ static const gobj_event_def_t tpeer_events[] = {
     {EV_RX_DATA, GOBJ_EV_IN, "{data}"},
     {EV_TRANSMIT_READY, GOBJ_EV_IN, "{}"},
     {EV_DISCONNECTED, GOBJ_EV_IN, "{peername, sockname, reason}"},
+    {EV_T_KICK, GOBJ_EV_IN, "{op, data?}"},
     {NULL, 0, NULL},
 };
 static const gclass_def_t tpeer_def = {
@@ -159,6 +230,11 @@ static const gclass_def_t tpeer_def = {
 
 static inline void t_rec_reset(tpeer_rec_t *r)
 {
+    while (t_conns) {
+        t_conn_t *n = t_conns->next;
+        free(t_conns);
+        t_conns = n;
+    }
     free(r->rx);
     memset(r, 0, sizeof *r);
 }

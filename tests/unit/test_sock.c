@@ -4,7 +4,10 @@
  * half-close, destroying it from the subscriber's actions, backpressure and
  * client connect failures.  Loopback only, port 0, time-boxed.
  */
+#include <net/if.h>
+
 #include "socktest.h"
+#include "sock_internal.h" /* gsock__format_addr: gobjs/sock_addr.c is built into this test */
 
 static tpeer_rec_t srec, crec;
 static gobj_t *app, *cli, *server;
@@ -102,10 +105,13 @@ static void test_echo_sizes(void)
     T_EQ_INT(json_integer_value(json_object_get(st, "tx_queued")), 0);
     json_decref(st);
 
-    /* The client drops (nothing queued: closes at once); the server side
-     * sees the peer close.  One EV_DISCONNECTED each. */
+    /* The client drops (nothing queued: closes at once, and announces it
+     * on a later turn, not inside the send); the server side sees the peer
+     * close.  One EV_DISCONNECTED each. */
     gobj_send_event(c, EV_DROP, NULL, cli);
-    T_EQ_INT(crec.disconnected, 1);
+    T_EQ_INT(crec.disconnected, 0);
+    T_EQ_STR(gobj_current_state(c)->name, "ST_DISCONNECTED");
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 1, 5000));
     T_EQ_STR(crec.reason, "dropped");
     T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
     T_EQ_STR(srec.reason, "peer closed");
@@ -203,7 +209,8 @@ static void test_stop(void)
     srec.keep_on_disconnected = true;
     gobj_t *s = srec.sock;
     T_EQ_INT(gobj_stop(s), 0);
-    T_EQ_INT(srec.disconnected, 1);
+    T_EQ_INT(srec.disconnected, 0); /* closed now, announced on a later turn */
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
     T_EQ_STR(srec.reason, "stopped");
     T_EQ_INT(t_read_all(fd, NULL, 0), 0); /* EOF */
     t_run_for(20);
@@ -525,6 +532,7 @@ static void test_send_while_connecting(void)
     T_EQ_STR(crec.peername, expect);
     /* gobj_stop on the client: "stopped", and the server sees it close. */
     gobj_stop(c);
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 1, 5000));
     T_EQ_STR(crec.reason, "stopped");
     T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
     t_end();
@@ -566,6 +574,8 @@ static void test_traffic_trace(void)
     T_EQ_INT(t_log_find(NULL, "\"hex\":\"6869\""), 2); /* rx, then the echo's tx */
     T_EQ_INT(t_log_find(NULL, "\"msg\":\"rx\""), 1);
     T_EQ_INT(t_log_find(NULL, "\"msg\":\"tx\""), 1);
+    /* Trace records name their level, as every other trace kind does. */
+    T_EQ_INT(t_log_find("trace", "\"trace\":\"traffic\""), 2);
     close(fd);
     T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
     t_end();
@@ -601,6 +611,249 @@ static void test_unix_client(void)
     rmdir(dir);
 }
 
+/* A peer that reset: the RST is already on the server's socket, but the
+ * loop has not run, so the next thing to find it is a write. */
+static void t_reset_now(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+static void t_kick(const char *op, const char *data)
+{
+    json_t *kw = data ? json_pack("{s:s, s:s}", "op", op, "data", data)
+                      : json_pack("{s:s}", "op", op);
+    T_EQ_INT(gobj_send_event(app, EV_T_KICK, kw, NULL), 0);
+}
+
+/* No re-entrant callbacks: an EV_DISCONNECTED caused by the subscriber's
+ * own EV_SEND_DATA (a write error), EV_DROP (nothing queued) or gobj_stop
+ * is not delivered inside that call, and exactly one arrives later. */
+static void test_no_reentry(void)
+{
+    static const char *const ops[] = {"send", "drop", "stop"};
+    for (size_t k = 0; k < 3; k++) {
+        t_setup();
+        int port = t_server(NULL);
+        int fd = t_connect_tcp("127.0.0.1", port);
+        T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+        if (k == 0)
+            t_reset_now(fd);
+        t_kick(ops[k], "x");
+        T_EQ_INT(srec.kick_sends, 1);
+        T_EQ_INT(srec.disconnected_in_call, 0);
+        T_EQ_INT(srec.disconnected, 0);
+        T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
+        T_EQ_STR(srec.reason, k == 0 ? "connection reset" : k == 1 ? "dropped" : "stopped");
+        t_run_for(20);
+        T_EQ_INT(srec.disconnected, 1);
+        T_EQ_INT(gobj_child_count(app), 1); /* the GSock was destroyed, the server stays */
+        if (k != 0)
+            close(fd);
+        t_end();
+    }
+}
+
+/* The chat server: walk the list of connections and send to each; one of
+ * them has reset.  The walk reads node->next after each send, and the
+ * subscriber frees the node and destroys the GSock on its EV_DISCONNECTED:
+ * clean only if that event comes after the walk. */
+static void test_broadcast_reset(void)
+{
+    t_setup();
+    srec.chat = true;
+    int port = t_server(NULL);
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = t_connect_tcp("127.0.0.1", port);
+        T_ASSERT(RUN_UNTIL(srec.connected == i + 1, 5000));
+    }
+    /* The first in the list resets: the walk goes on past its node. */
+    t_reset_now(fds[0]);
+    t_kick("broadcast", "hello");
+    T_EQ_INT(srec.kick_sends, 3);
+    T_EQ_INT(srec.disconnected_in_call, 0);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
+    T_EQ_STR(srec.reason, "connection reset");
+    for (int i = 1; i < 3; i++) {
+        char buf[8] = "";
+        T_EQ_INT(read(fds[i], buf, 5), 5);
+        T_ASSERT(memcmp(buf, "hello", 5) == 0);
+    }
+    T_EQ_INT(gobj_child_count(app), 3); /* the server and two GSocks */
+    for (int i = 1; i < 3; i++)
+        close(fds[i]);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 3, 5000));
+    t_end();
+}
+
+/* gobj_stop(gsock) from outside any dispatch (the test's main, a loop
+ * timer callback) while the subscriber destroys the GSock on its
+ * EV_DISCONNECTED: nothing is used after it is freed. */
+static void t_stop_cb(void *user)
+{
+    gobj_stop(user);
+}
+
+static void test_stop_outside_dispatch(void)
+{
+    for (int mode = 0; mode < 2; mode++) {
+        t_setup();
+        int port = t_server(NULL);
+        int fd = t_connect_tcp("127.0.0.1", port);
+        T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+        gobj_loop_timer_t *tm = NULL;
+        if (mode == 0) {
+            T_EQ_INT(gobj_stop(srec.sock), 0);
+        } else {
+            tm = gobj_loop_timer_new(t_stop_cb, srec.sock);
+            gobj_loop_timer_start(tm, 1, false);
+        }
+        T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
+        T_EQ_STR(srec.reason, "stopped");
+        T_ASSERT(RUN_UNTIL(gobj_child_count(app) == 1, 5000));
+        T_EQ_INT(t_read_all(fd, NULL, 0), 0); /* EOF */
+        t_run_for(20);
+        T_EQ_INT(srec.disconnected, 1);
+        gobj_loop_timer_free(tm);
+        close(fd);
+        t_end();
+    }
+}
+
+/* A binary relay: every byte value, invalid UTF-8 and NULs go through
+ * EV_RX_DATA -> json_stringn_nocheck -> EV_SEND_DATA unchanged. */
+static void test_binary_relay(void)
+{
+    t_setup();
+    srec.relay = true;
+    int port = t_server(NULL);
+    int fd = t_connect_tcp("127.0.0.1", port);
+    unsigned char out[256 + 32];
+    for (int i = 0; i < 256; i++)
+        out[i] = (unsigned char)i;
+    static const unsigned char bad[] = {0xc0, 0xaf, 0xe0, 0x80, 0xbf, 0xed, 0xa0, 0x80,
+                                        0xf8, 0x88, 0x80, 0x80, 0x80, 0xff, 0xfe, 0x00,
+                                        0x00, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1,
+                                        0xf0, 0x28, 0x8c, 0xbc, 0x00, 0x80, 0xc2, 0x00};
+    memcpy(out + 256, bad, sizeof bad);
+    T_EQ_INT(write(fd, out, sizeof out), (ssize_t)sizeof out);
+    unsigned char in[sizeof out];
+    size_t got = 0;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    uint64_t deadline = gobj_loop_now_msec() + 5000;
+    while (got < sizeof in && gobj_loop_now_msec() < deadline) {
+        gobj_loop_run_once(false);
+        ssize_t n = read(fd, in + got, sizeof in - got);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    T_EQ_INT(got, sizeof out);
+    T_ASSERT(got == sizeof out && memcmp(in, out, sizeof out) == 0);
+    T_EQ_INT(t_log_find("error", NULL), 0);
+    close(fd);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
+    t_end();
+}
+
+/* A unix listener whose backlog is full answers connect() with EAGAIN: the
+ * client retries until connect_timeout instead of failing at once. */
+static void test_unix_backlog_full(void)
+{
+    char dir[] = "/tmp/gsock-test-XXXXXX";
+    T_ASSERT(mkdtemp(dir) != NULL);
+    char path[100];
+    snprintf(path, sizeof path, "%s/b.sock", dir);
+    t_setup();
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    snprintf(un.sun_path, sizeof un.sun_path, "%s", path);
+    T_EQ_INT(bind(lfd, (struct sockaddr *)&un, sizeof un), 0);
+    T_EQ_INT(listen(lfd, 0), 0);
+    int fill[8], n_fill = 0;
+    for (; n_fill < 8; n_fill++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (connect(fd, (struct sockaddr *)&un, sizeof un) < 0) {
+            T_EQ_INT(errno, EAGAIN);
+            close(fd);
+            break;
+        }
+        fill[n_fill] = fd;
+    }
+    T_ASSERT(n_fill < 8); /* the backlog is full */
+    crec.keep_on_disconnected = true;
+    cli = t_peer("cli", &crec);
+    gobj_t *c = gobj_create("c", gclass_find(GCLASS_GSOCK_NAME),
+                            json_pack("{s:s, s:i}", "path", path, "connect_timeout", 10000), cli);
+    T_EQ_INT(gobj_start(c), 0);
+    T_EQ_INT(gobj_send_event(c, EV_CONNECT, NULL, cli), 0);
+    t_run_for(100);
+    T_EQ_INT(crec.disconnected, 0); /* still trying */
+    T_EQ_STR(gobj_current_state(c)->name, "ST_WAIT_CONNECTED");
+    /* Room in the backlog: the next try connects. */
+    int acc[8], n_acc = 0;
+    while (n_acc < n_fill) {
+        int a = accept(lfd, NULL, NULL);
+        if (a < 0)
+            break;
+        acc[n_acc++] = a;
+    }
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 5000));
+    T_EQ_INT(crec.disconnected, 0);
+    gobj_stop(c);
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 1, 5000));
+    T_EQ_STR(crec.reason, "stopped");
+
+    /* Full for good: connect_timeout ends it, as on TCP. */
+    int more = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    connect(more, (struct sockaddr *)&un, sizeof un); /* the slot the GSock used */
+    int again = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    connect(again, (struct sockaddr *)&un, sizeof un);
+    gobj_write_int(c, "connect_timeout", 300);
+    uint64_t t0 = gobj_loop_now_msec();
+    T_EQ_INT(gobj_start(c), 0);
+    T_EQ_INT(gobj_send_event(c, EV_CONNECT, NULL, cli), 0);
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 2, 5000));
+    T_ASSERT(gobj_loop_now_msec() - t0 >= 300);
+    T_EQ_INT(crec.connected, 1);
+    T_EQ_STR(crec.reason, "connect timeout");
+    T_EQ_STR(crec.err, "ETIMEDOUT");
+    close(more);
+    close(again);
+    for (int i = 0; i < n_fill; i++)
+        close(fill[i]);
+    for (int i = 0; i < n_acc; i++)
+        close(acc[i]);
+    close(lfd);
+    t_end();
+    unlink(path);
+    rmdir(dir);
+}
+
+/* IPv6 scope ids are kept: [fe80::1%lo]:7000 (the interface name, or the
+ * index when no interface has it). */
+static void test_format_scope(void)
+{
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(7000)};
+    T_EQ_INT(inet_pton(AF_INET6, "fe80::1", &a.sin6_addr), 1);
+    char buf[GSOCK_ADDRSTRLEN];
+    a.sin6_scope_id = if_nametoindex("lo");
+    T_ASSERT(a.sin6_scope_id > 0);
+    T_EQ_STR(gsock__format_addr((struct sockaddr *)&a, sizeof a, buf, sizeof buf),
+             "[fe80::1%lo]:7000");
+    a.sin6_scope_id = 999999; /* no such interface */
+    T_EQ_STR(gsock__format_addr((struct sockaddr *)&a, sizeof a, buf, sizeof buf),
+             "[fe80::1%999999]:7000");
+    a.sin6_scope_id = 0;
+    T_EQ_STR(gsock__format_addr((struct sockaddr *)&a, sizeof a, buf, sizeof buf),
+             "[fe80::1]:7000");
+    /* A global address never carries one. */
+    T_EQ_INT(inet_pton(AF_INET6, "2001:db8::5", &a.sin6_addr), 1);
+    T_EQ_STR(gsock__format_addr((struct sockaddr *)&a, sizeof a, buf, sizeof buf),
+             "[2001:db8::5]:7000");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL); /* a SIGPIPE would kill the test: it must not come */
@@ -623,5 +876,11 @@ int main(void)
     test_trace();
     test_traffic_trace();
     test_unix_client();
+    test_no_reentry();
+    test_broadcast_reset();
+    test_stop_outside_dispatch();
+    test_binary_relay();
+    test_unix_backlog_full();
+    test_format_scope();
     return t_done();
 }

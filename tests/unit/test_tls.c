@@ -10,6 +10,9 @@
  */
 #include <stdlib.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "socktest.h"
 
 #ifndef OPENSSL_BIN
@@ -76,6 +79,9 @@ typedef struct {
     int connected, disconnected;
     char reason[256], version[32], cipher[128], subject[256];
     bool has_tls, echo;
+    size_t reply_on_connected; /* EV_CONNECTED: reply this many bytes */
+    size_t reply_on_rx;        /* first EV_RX_DATA: reply this many bytes */
+    int rx_events;
     unsigned char *rx;
     size_t rx_len, rx_cap;
     gobj_t *sock;
@@ -98,6 +104,18 @@ static void copy(char *dst, size_t n, json_t *o, const char *key)
     snprintf(dst, n, "%s", s ? s : "");
 }
 
+/* Send n bytes of 'a'..'z' to sock. */
+static void send_big(gobj_t *sock, size_t n)
+{
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    json_t *kw = json_object();
+    json_object_set_new(kw, "data", json_stringn_nocheck(big, n));
+    free(big);
+    gobj_send_event(sock, EV_SEND_DATA, kw, NULL);
+}
+
 static int ac_tt_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
@@ -109,6 +127,8 @@ static int ac_tt_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
     copy(r->version, sizeof r->version, tls, "version");
     copy(r->cipher, sizeof r->cipher, tls, "cipher");
     copy(r->subject, sizeof r->subject, tls, "peer_subject");
+    if (r->reply_on_connected)
+        send_big(src, r->reply_on_connected);
     return 0;
 }
 
@@ -124,6 +144,8 @@ static int ac_tt_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     }
     memcpy(r->rx + r->rx_len, json_string_value(data), n);
     r->rx_len += n;
+    if (++r->rx_events == 1 && r->reply_on_rx)
+        send_big(src, r->reply_on_rx);
     if (r->echo)
         gobj_send_event(src, EV_SEND_DATA, json_incref(kw), gobj);
     return 0;
@@ -505,6 +527,219 @@ static void test_inactivity_in_handshake(void)
     end();
 }
 
+/*---------------------------------------------------------------------*
+ *  An OpenSSL peer the test drives itself, nonblocking, in the loop's
+ *  thread: it decides which records leave together.
+ *---------------------------------------------------------------------*/
+typedef struct {
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int fd;
+} ossl_t;
+
+static void ossl_open(ossl_t *p, int fd, bool server)
+{
+    p->fd = fd;
+    p->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    T_ASSERT(p->ctx != NULL);
+    if (server) {
+        T_EQ_INT(SSL_CTX_use_certificate_chain_file(p->ctx, f("server.pem")), 1);
+        T_EQ_INT(SSL_CTX_use_PrivateKey_file(p->ctx, f("server.key"), SSL_FILETYPE_PEM), 1);
+    } else {
+        SSL_CTX_set_verify(p->ctx, SSL_VERIFY_NONE, NULL);
+    }
+    p->ssl = SSL_new(p->ctx);
+    SSL_set_fd(p->ssl, fd);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (server)
+        SSL_set_accept_state(p->ssl);
+    else
+        SSL_set_connect_state(p->ssl);
+}
+
+static void ossl_close(ossl_t *p)
+{
+    SSL_free(p->ssl);
+    SSL_CTX_free(p->ctx);
+    close(p->fd);
+    ERR_clear_error();
+}
+
+/* Hold what is written until ossl_uncork: what is written meanwhile
+ * leaves in one segment, so the other side reads it in one recv. */
+static void ossl_cork(ossl_t *p, int on)
+{
+    setsockopt(p->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
+/* Handshake, running the loop while it waits.  Returns as soon as it is
+ * done, without another loop turn, and with the socket corked: the
+ * caller's next writes leave together with the handshake's last flight
+ * when it uncorks. */
+static bool ossl_handshake(ossl_t *p, uint64_t ms)
+{
+    uint64_t deadline = gobj_loop_now_msec() + ms;
+    while (gobj_loop_now_msec() < deadline) {
+        ossl_cork(p, 1);
+        int r = SSL_do_handshake(p->ssl);
+        if (r == 1)
+            return true;
+        ossl_cork(p, 0);
+        int e = SSL_get_error(p->ssl, r);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            return false;
+        gobj_loop_run_once(false);
+    }
+    return false;
+}
+
+/* Read up to want decrypted bytes (checked: 'a'..'z' repeating), running
+ * the loop.  Returns the count. */
+static size_t ossl_read(ossl_t *p, size_t want, uint64_t ms)
+{
+    size_t got = 0;
+    bool same = true;
+    uint64_t deadline = gobj_loop_now_msec() + ms;
+    while (got < want && gobj_loop_now_msec() < deadline) {
+        char buf[65536];
+        int n = SSL_read(p->ssl, buf, sizeof buf);
+        if (n > 0) {
+            for (int i = 0; i < n; i++)
+                same = same && buf[i] == (char)('a' + (got + (size_t)i) % 26);
+            got += (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(p->ssl, n);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            break;
+        gobj_loop_run_once(false);
+    }
+    T_ASSERT(same);
+    return got;
+}
+
+/* TLS stall: the client's last record and its close_notify arrive
+ * together while the reply to that record crosses tx_high_water.  Reading
+ * pauses with the close already inside OpenSSL; when the queue drains,
+ * the close must still be found: all the reply, then "peer closed". */
+static void test_stall_close_notify(void)
+{
+    setup();
+    srec.echo = false;
+    size_t big = 4 << 20;
+    srec.reply_on_rx = big;
+    T_EQ_INT(gobj_set_global_attrs(json_pack("{s:i}", "GSock.tx_high_water", 65536)), 0);
+    int port;
+    tls_server(NULL, &port);
+    ossl_t p;
+    ossl_open(&p, t_connect_tcp("127.0.0.1", port), false);
+    T_ASSERT(ossl_handshake(&p, 5000));
+    ossl_cork(&p, 0);
+    T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+    /* One segment: one read finds both. */
+    ossl_cork(&p, 1);
+    T_EQ_INT(SSL_write(p.ssl, "last", 4), 4);
+    T_ASSERT(SSL_shutdown(p.ssl) >= 0);
+    ossl_cork(&p, 0);
+    T_ASSERT(RUN_UNTIL(srec.rx_events == 1, 5000));
+    T_ASSERT(srec.sock && gobj_read_int(srec.sock, "tx_queued") > 65536); /* paused */
+    T_EQ_INT(ossl_read(&p, big, 20000), big);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
+    T_EQ_STR(srec.reason, "peer closed");
+    T_EQ_INT(srec.rx_len, 4);
+    ossl_close(&p);
+    end();
+}
+
+/* TLS stall: a request sent together with the handshake's Finished while
+ * the subscriber answers EV_CONNECTED with more than tx_high_water.  The
+ * request sits inside OpenSSL; it must be delivered once the queue drains. */
+static void test_stall_after_finished(void)
+{
+    setup();
+    srec.echo = false;
+    size_t big = 4 << 20;
+    srec.reply_on_connected = big;
+    T_EQ_INT(gobj_set_global_attrs(json_pack("{s:i}", "GSock.tx_high_water", 65536)), 0);
+    int port;
+    tls_server(NULL, &port);
+    ossl_t p;
+    ossl_open(&p, t_connect_tcp("127.0.0.1", port), false);
+    T_ASSERT(ossl_handshake(&p, 5000));
+    T_EQ_INT(SSL_write(p.ssl, "req", 3), 3); /* leaves with the client's Finished */
+    ossl_cork(&p, 0);
+    T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+    T_ASSERT(srec.sock && gobj_read_int(srec.sock, "tx_queued") > 65536); /* paused */
+    T_EQ_INT(ossl_read(&p, big, 20000), big);
+    T_ASSERT(RUN_UNTIL(srec.rx_len == 3, 5000));
+    T_ASSERT(srec.rx_len == 3 && memcmp(srec.rx, "req", 3) == 0);
+    ossl_close(&p);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
+    end();
+}
+
+/* A client's EV_SEND_DATA during its handshake queues past tx_high_water:
+ * reading must go on, or the handshake cannot finish. */
+static void test_client_handshake_backpressure(void)
+{
+    setup();
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    T_ASSERT(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 4) == 0);
+    socklen_t l = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &l);
+    gobj_t *cli = gobj_create(
+        "cli", gclass_find(GCLASS_GSOCK_NAME),
+        json_pack("{s:{s:s, s:i}, s:i}", "ssl_options", "cafile", f("ca.pem"), "handshake_timeout",
+                  3000, "tx_high_water", 1024),
+        capp);
+    T_EQ_INT(gobj_start(cli), 0);
+    gobj_send_event(cli, EV_CONNECT,
+                    json_pack("{s:s, s:i}", "host", "127.0.0.1", "port", ntohs(a.sin_port)), NULL);
+    /* Nobody answers yet: the client waits in its handshake. */
+    T_ASSERT(RUN_UNTIL(strcmp(gobj_current_state(cli)->name, "ST_HANDSHAKE") == 0, 5000));
+    send_big(cli, 65536);
+    ossl_t p;
+    ossl_open(&p, accept(lfd, NULL, NULL), true);
+    T_ASSERT(ossl_handshake(&p, 5000));
+    ossl_cork(&p, 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 5000));
+    T_EQ_INT(crec.disconnected, 0);
+    T_EQ_INT(ossl_read(&p, 65536, 5000), 65536);
+    ossl_close(&p);
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 1, 5000));
+    close(lfd);
+    end();
+}
+
+/* Accepted GSocks stopped during their handshake end, publish nothing (as
+ * a failed handshake) and are destroyed: the subscriber has as many
+ * children after a stop and start of the service as before. */
+static void test_stop_in_handshake(void)
+{
+    setup();
+    int port;
+    gobj_t *srv = tls_server(NULL, &port);
+    size_t before = gobj_child_count(sapp);
+    int fd1 = t_connect_tcp("127.0.0.1", port), fd2 = t_connect_tcp("127.0.0.1", port);
+    T_ASSERT(RUN_UNTIL(gobj_child_count(sapp) == before + 2, 5000));
+    T_EQ_INT(gobj_stop_tree(sapp), 0);
+    T_ASSERT(RUN_UNTIL(gobj_child_count(sapp) == before, 5000));
+    T_EQ_INT(gobj_read_int(srv, "n_gsocks"), 0);
+    T_EQ_INT(t_read_all(fd1, NULL, 0), 0); /* closed */
+    T_EQ_INT(t_read_all(fd2, NULL, 0), 0);
+    T_EQ_INT(srec.connected, 0);
+    T_EQ_INT(srec.disconnected, 0);
+    /* The service starts again and serves. */
+    T_EQ_INT(gobj_start_tree(sapp), 0);
+    tls_client(capp, "cli", json_pack("{s:s}", "cafile", f("ca.pem")), port);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1 && srec.connected == 1, 5000));
+    T_EQ_INT(gobj_child_count(sapp), before + 1);
+    close(fd1);
+    close(fd2);
+    end();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL); /* a SIGPIPE would kill the test: none may fire */
@@ -522,6 +757,10 @@ int main(void)
     test_garbage_next_to_good();
     test_inactivity_in_handshake();
     test_client_handshake_timeout();
+    test_stall_close_notify();
+    test_stall_after_finished();
+    test_client_handshake_backpressure();
+    test_stop_in_handshake();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

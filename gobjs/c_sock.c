@@ -163,11 +163,13 @@ typedef struct {
     uint32_t retry_ms; /* unix connect: the backoff while the backlog is full */
     uint64_t retry_at; /* unix connect: the next try (0 = none) */
 
-    /* TLS: NULL on a plain connection. */
+    /* The bytes go through a stack of transports (transport.h): the plain
+     * layer on the descriptor at the bottom, TLS on it when tls_ctx is set. */
+    gsock_transport_t plain;  /* the bottom layer, valid while fd >= 0 */
+    gsock_transport_t *tr;    /* the top layer; NULL while closed */
     gsock_tls_ctx_t *tls_ctx; /* the client's own, or the server's (a reference) */
-    gsock_tls_t *tls;         /* the session, from the handshake to the close */
     uint64_t hs_deadline;     /* ST_HANDSHAKE: handshake_timeout */
-    bool tls_rx_wants_write;  /* a read must wait for writability (key update) */
+    bool rx_wants_write;      /* a read must wait for writability (TLS key update) */
 } sock_priv_t;
 
 /*---------------------------------------------------------------------*
@@ -319,7 +321,7 @@ static void rx_enable(sock_priv_t *priv, bool on)
     /* Bytes may already sit inside the TLS layer (read ahead, or a close
      * found after data), where the socket will never signal them: any
      * resume of reading reads them first, on the next turn. */
-    if (on && GOBJ_UNLIKELY(priv->tls != NULL) && priv->reading && gsock_tls__pending(priv->tls))
+    if (on && priv->reading && priv->tr && gsock_transport__pending(priv->tr))
         event_active(priv->rev, EV_READ, 0);
 }
 
@@ -435,12 +437,11 @@ static void release_fd(gobj_t *gobj)
     free_events(priv);
     gobj_loop_timer_stop(priv->timer);
     txq_clear(priv);
-    /* Before the descriptor closes: a healthy session sends close_notify. */
-    if (priv->tls) {
-        gsock_tls__free(priv->tls);
-        priv->tls = NULL;
-        priv->tls_rx_wants_write = false;
-    }
+    /* Before the descriptor closes: a healthy TLS session sends
+     * close_notify. */
+    gsock_transport__release(priv->tr, &priv->plain);
+    priv->tr = NULL;
+    priv->rx_wants_write = false;
     if (priv->fd >= 0) {
         /* After the peer's EOF nothing more can come: a plain close.
          * Otherwise the peer may still be sending (a client we stop or drop
@@ -451,6 +452,7 @@ static void release_fd(gobj_t *gobj)
         else
             gsock__close_lingering(priv->fd);
         priv->fd = -1;
+        priv->tr = NULL;
     }
     if (priv->ai_list) {
         freeaddrinfo(priv->ai_list);
@@ -563,60 +565,6 @@ static void check_low_water(gobj_t *gobj)
     }
 }
 
-/* Write as much of the queue as the kernel takes.
- * Returns: 0, or an errno value (the caller closes). */
-static int flush_queue_tls(gobj_t *gobj);
-
-static int flush_queue(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    if (GOBJ_UNLIKELY(priv->tls != NULL))
-        return flush_queue_tls(gobj);
-    while (priv->q_len) {
-        struct iovec iov[TX_IOV_MAX];
-        uint32_t k = 0;
-        size_t total = 0;
-        for (; k < priv->q_len && k < TX_IOV_MAX; k++) {
-            txq_item_t *it = &priv->q[(priv->q_head + k) % priv->q_cap];
-            iov[k].iov_base = (char *)json_string_value(it->str) + it->off;
-            iov[k].iov_len = json_string_length(it->str) - it->off;
-            total += iov[k].iov_len;
-        }
-        struct msghdr m = {.msg_iov = iov, .msg_iovlen = k};
-        ssize_t n = sendmsg(priv->fd, &m, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return errno;
-        }
-        if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-            trace_traffic(gobj, "tx", iov[0].iov_base,
-                          (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len);
-        priv->tx_bytes += n;
-        priv->tx_queued -= n;
-        size_t left = (size_t)n;
-        while (left) {
-            txq_item_t *it = &priv->q[priv->q_head];
-            size_t avail = json_string_length(it->str) - it->off;
-            if (left < avail) {
-                it->off += left;
-                break;
-            }
-            left -= avail;
-            json_decref(it->str);
-            it->str = NULL;
-            priv->q_head = (priv->q_head + 1) % priv->q_cap;
-            priv->q_len--;
-        }
-        if ((size_t)n < total)
-            return 0; /* the kernel is full: wait for writable */
-    }
-    priv->q_head = 0;
-    return 0;
-}
-
 /* Account for n bytes written from the head of the queue. */
 static void txq_consume(sock_priv_t *priv, size_t n)
 {
@@ -637,26 +585,43 @@ static void txq_consume(sock_priv_t *priv, size_t n)
     }
 }
 
-/* flush_queue under TLS: one string at a time, because a write that must
- * be retried has to be retried with the same bytes, which the head of the
- * queue keeps.  Returns: 0, or an errno value (the caller closes). */
-static int flush_queue_tls(gobj_t *gobj)
+/* A write's failure as an errno value for close_on_error. */
+static int write_errno(ssize_t n, int err)
+{
+    return err ? err : n == GSOCK_IO_CLOSED ? EPIPE : EPROTO;
+}
+
+/* Write as much of the queue as the transport takes: up to its iov_max
+ * strings per call (one sendmsg on a plain socket).
+ * Returns: 0, or an errno value (the caller closes). */
+static int flush_queue(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
+    gsock_transport_t *tr = priv->tr;
+    uint32_t max = (uint32_t)tr->ops->iov_max;
     while (priv->q_len) {
-        txq_item_t *it = &priv->q[priv->q_head];
-        const char *p = json_string_value(it->str) + it->off;
-        size_t len = json_string_length(it->str) - it->off;
+        struct iovec iov[TX_IOV_MAX];
+        uint32_t k = 0;
+        size_t total = 0;
+        for (; k < priv->q_len && k < max && k < TX_IOV_MAX; k++) {
+            txq_item_t *it = &priv->q[(priv->q_head + k) % priv->q_cap];
+            iov[k].iov_base = (char *)json_string_value(it->str) + it->off;
+            iov[k].iov_len = json_string_length(it->str) - it->off;
+            total += iov[k].iov_len;
+        }
         char why[256];
         int err = 0;
-        ssize_t n = gsock_tls__write(priv->tls, p, len, why, sizeof why, &err);
-        if (n == GSOCK_TLS_WANT_WRITE || n == GSOCK_TLS_WANT_READ)
+        ssize_t n = tr->ops->writev(tr, iov, (int)k, why, sizeof why, &err);
+        if (n == GSOCK_IO_WANT_WRITE || n == GSOCK_IO_WANT_READ)
             return 0;
         if (n < 0)
-            return err ? err : (n == GSOCK_TLS_CLOSED ? EPIPE : EPROTO);
+            return write_errno(n, err);
         if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-            trace_traffic(gobj, "tx", p, (size_t)n);
+            trace_traffic(gobj, "tx", iov[0].iov_base,
+                          (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len);
         txq_consume(priv, (size_t)n);
+        if ((size_t)n < total)
+            return 0; /* the kernel is full: wait for writable */
     }
     priv->q_head = 0;
     return 0;
@@ -679,8 +644,8 @@ static void go_connected(gobj_t *gobj)
     json_t *kw = json_object();
     json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
     json_object_set_new(kw, "sockname", json_string(priv->sockname ? priv->sockname : ""));
-    if (priv->tls)
-        json_object_set_new(kw, "tls", gsock_tls__info(priv->tls));
+    if (priv->tr->ops->info)
+        json_object_set_new(kw, priv->tr->ops->name, priv->tr->ops->info(priv->tr));
     gobj_publish_event(gobj, EV_CONNECTED, kw);
 }
 
@@ -742,7 +707,7 @@ static void do_handshake(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     char why[256];
-    int r = gsock_tls__handshake(priv->tls, why, sizeof why);
+    int r = priv->tr->ops->handshake(priv->tr, why, sizeof why);
     if (r == 1) {
         tx_enable(priv, false);
         /* The peer's first data may have come in with its last handshake
@@ -751,26 +716,34 @@ static void do_handshake(gobj_t *gobj)
         go_connected(gobj);
         return;
     }
-    if (r == GSOCK_TLS_WANT_READ || r == GSOCK_TLS_WANT_WRITE) {
-        tx_enable(priv, r == GSOCK_TLS_WANT_WRITE);
+    if (r == GSOCK_IO_WANT_READ || r == GSOCK_IO_WANT_WRITE) {
+        tx_enable(priv, r == GSOCK_IO_WANT_WRITE);
         return;
     }
     tls_failed(gobj, why, 0);
 }
 
-/* TCP is up (connected or accepted): the handshake comes before
- * EV_CONNECTED.  The read event stays on whatever the backpressure says:
- * the handshake cannot finish without reading. */
-static void start_handshake(gobj_t *gobj)
+/* TCP is up (connected or accepted): stack the transports, and run the
+ * handshake, if the stack has one, before EV_CONNECTED.  Reading is on
+ * whatever the backpressure says: the handshake cannot finish without it. */
+static void start_transport(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
-    priv->tls = gsock_tls__new(priv->tls_ctx, priv->fd, priv->link ? NULL : priv->host);
-    if (!priv->tls) {
-        tls_failed(gobj, "out of memory", ENOMEM);
+    if (priv->tls_ctx) {
+        priv->tr =
+            gsock_transport__tls_new(priv->tls_ctx, &priv->plain, priv->link ? NULL : priv->host);
+        if (!priv->tr) {
+            tls_failed(gobj, "out of memory", ENOMEM);
+            return;
+        }
+    }
+    if (!priv->tr->ops->handshake) {
+        go_connected(gobj);
         return;
     }
     uint64_t now = gobj_loop_now_msec();
-    priv->hs_deadline = now + (uint64_t)gsock_tls__ctx_handshake_timeout(priv->tls_ctx);
+    priv->hs_deadline =
+        now + (uint64_t)(priv->tls_ctx ? gsock_tls__ctx_handshake_timeout(priv->tls_ctx) : 10000);
     priv->last_activity = now;
     gobj_change_state(gobj, ST_HANDSHAKE);
     rx_enable(priv, true);
@@ -797,11 +770,14 @@ static int connect_one(gobj_t *gobj, const struct sockaddr *sa, socklen_t len)
         return err;
     }
     priv->fd = fd;
+    gsock_transport__plain_init(&priv->plain, fd);
+    priv->tr = &priv->plain;
     int rc = make_events(gobj);
     if (rc < 0) {
         free_events(priv);
         close(fd);
         priv->fd = -1;
+        priv->tr = NULL;
         return ENOMEM;
     }
     /* Connected or not, the outcome is read when the socket is writable,
@@ -925,11 +901,14 @@ int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t pe
         return GOBJ_ESTATE;
     }
     priv->fd = fd;
+    gsock_transport__plain_init(&priv->plain, fd);
+    priv->tr = &priv->plain;
     int rc = make_events(sock);
     if (rc < 0) {
         free_events(priv);
         close(fd);
         priv->fd = -1;
+        priv->tr = NULL;
         return rc;
     }
     char buf[GSOCK_ADDRSTRLEN];
@@ -1157,6 +1136,7 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
         free_events(priv);
         close(priv->fd);
         priv->fd = -1;
+        priv->tr = NULL;
         if (connect_next(gobj))
             return 0;
         connect_failed(gobj);
@@ -1174,11 +1154,7 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     /* The write event was the connect's; it stays armed only if output was
      * queued while connecting. */
     tx_enable(priv, false);
-    if (priv->tls_ctx) {
-        start_handshake(gobj);
-        return 0;
-    }
-    go_connected(gobj);
+    start_transport(gobj);
     return 0;
 }
 
@@ -1232,11 +1208,7 @@ static int ac_accepted(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_change_state(gobj, ST_DISCONNECTED);
         return GOBJ_ESTATE;
     }
-    if (priv->tls_ctx) {
-        start_handshake(gobj);
-        return 0;
-    }
-    go_connected(gobj);
+    start_transport(gobj);
     return 0;
 }
 
@@ -1300,44 +1272,46 @@ static void peer_closed(gobj_t *gobj, const char *reason)
     }
 }
 
-/* ac_read under TLS.  Records may sit decrypted inside OpenSSL, where the
- * socket does not signal them: they are drained here, and when the buffer
- * fills first, the read event is made active again for the next turn. */
-static int tls_read(gobj_t *gobj, char *buf, size_t cap)
+/* Read what the transport has, up to the buffer: one read on a plain
+ * socket; under TLS, the records OpenSSL holds are drained too, and what
+ * does not fit (or an end found after data) stays pending and is read on
+ * the next turn, without waiting for the socket. */
+static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
+    (void)ev;
+    (void)kw;
+    (void)src;
+    /* One buffer for the process: the bytes are copied into the JSON string
+     * before anything else can run. */
+    static char rxbuf[64 * 1024];
     sock_priv_t *priv = gobj_priv(gobj);
+    gsock_transport_t *tr = priv->tr;
     size_t got = 0;
     ssize_t n;
     char why[256];
     int err = 0;
     for (;;) {
-        n = gsock_tls__read(priv->tls, buf + got, cap - got, why, sizeof why, &err);
+        n = tr->ops->read(tr, rxbuf + got, sizeof rxbuf - got, why, sizeof why, &err);
         if (n <= 0)
             break;
         got += (size_t)n;
-        if (!gsock_tls__pending(priv->tls))
+        if (got == sizeof rxbuf || !gsock_transport__pending(tr))
             break;
-        if (got == cap) {
-            event_active(priv->rev, EV_READ, 0);
-            break;
-        }
     }
-    if (n == GSOCK_TLS_WANT_WRITE) {
-        priv->tls_rx_wants_write = true; /* a key update must be answered first */
+    if (GOBJ_UNLIKELY(n == GSOCK_IO_WANT_WRITE)) {
+        priv->rx_wants_write = true; /* a TLS key update must be answered first */
         tx_enable(priv, true);
     }
     if (got) {
-        /* An end found after data is found again on the next turn: the
-         * closed or failed session answers the same. */
-        if (n == GSOCK_TLS_CLOSED || n == GSOCK_TLS_ERROR)
+        if (gsock_transport__pending(tr))
             event_active(priv->rev, EV_READ, 0);
-        publish_rx(gobj, buf, got);
+        publish_rx(gobj, rxbuf, got);
         return 0;
     }
-    if (n == GSOCK_TLS_CLOSED) {
+    if (n == GSOCK_IO_CLOSED) {
         /* The reason string must outlive this frame (ST_CLOSING keeps it). */
         peer_closed(gobj, strcmp(why, "peer closed") == 0 ? "peer closed" : "connection closed");
-    } else if (n == GSOCK_TLS_ERROR) {
+    } else if (n == GSOCK_IO_ERROR) {
         if (err) {
             close_on_error(gobj, err);
         } else {
@@ -1349,49 +1323,6 @@ static int tls_read(gobj_t *gobj, char *buf, size_t cap)
     return 0;
 }
 
-static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
-{
-    (void)ev;
-    (void)kw;
-    (void)src;
-    /* One buffer for the process: the bytes are copied into the JSON string
-     * before anything else can run. */
-    static char rxbuf[64 * 1024];
-    sock_priv_t *priv = gobj_priv(gobj);
-    if (GOBJ_UNLIKELY(priv->tls != NULL))
-        return tls_read(gobj, rxbuf, sizeof rxbuf);
-    ssize_t n = read(priv->fd, rxbuf, sizeof rxbuf);
-    if (n > 0) {
-        priv->rx_bytes += n;
-        priv->rx_msgs++;
-        touch(priv);
-        if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-            trace_traffic(gobj, "rx", rxbuf, (size_t)n);
-        json_t *data = json_stringn_nocheck(rxbuf, (size_t)n);
-        json_t *out = json_object();
-        json_object_set_new_nocheck(out, "data", data);
-        gobj_publish_event(gobj, EV_RX_DATA, out);
-        return 0;
-    }
-    if (n == 0) {
-        /* Half-close: everything received was delivered; stop reading and
-         * close once the replies are written. */
-        priv->rx_eof = true;
-        rx_enable(priv, false);
-        if (priv->q_len == 0) {
-            sock_close(gobj, "peer closed", 0);
-        } else {
-            priv->closing_reason = "peer closed";
-            gobj_change_state(gobj, ST_CLOSING);
-        }
-        return 0;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        return 0;
-    close_on_error(gobj, errno);
-    return 0;
-}
-
 static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
@@ -1400,8 +1331,8 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     sock_priv_t *priv = gobj_priv(gobj);
     /* Under TLS a read may have waited for writability (a key update):
      * let it run again on the next turn. */
-    if (GOBJ_UNLIKELY(priv->tls_rx_wants_write)) {
-        priv->tls_rx_wants_write = false;
+    if (GOBJ_UNLIKELY(priv->rx_wants_write)) {
+        priv->rx_wants_write = false;
         if (priv->reading)
             event_active(priv->rev, EV_READ, 0);
     }
@@ -1425,28 +1356,6 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     check_low_water(gobj);
     gobj_publish_event(gobj, EV_TRANSMIT_READY, json_object());
     return 0;
-}
-
-/* The fast path of ac_send_data under TLS: write as much as the socket
- * takes.  Returns: the bytes written (the caller queues the rest), or -1
- * after closing on an error. */
-static ssize_t tls_send(gobj_t *gobj, const char *p, size_t len)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    size_t off = 0;
-    while (off < len) {
-        char why[256];
-        int err = 0;
-        ssize_t n = gsock_tls__write(priv->tls, p + off, len - off, why, sizeof why, &err);
-        if (n == GSOCK_TLS_WANT_WRITE || n == GSOCK_TLS_WANT_READ)
-            break;
-        if (n < 0) {
-            close_on_error(gobj, err ? err : (n == GSOCK_TLS_CLOSED ? EPIPE : EPROTO));
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    return (ssize_t)off;
 }
 
 static int send_data(gobj_t *gobj, json_t *kw);
@@ -1479,19 +1388,13 @@ static int send_data(gobj_t *gobj, json_t *kw)
     /* The fast path: nothing queued, the socket is connected, write now. */
     if (priv->q_len == 0 && priv->connected) {
         const char *p = json_string_value(data);
-        ssize_t n;
-        if (GOBJ_UNLIKELY(priv->tls != NULL)) {
-            n = tls_send(gobj, p, len);
-            if (n < 0)
-                return 0; /* closed */
-        } else {
-            do {
-                n = send(priv->fd, p, len, MSG_NOSIGNAL);
-            } while (n < 0 && errno == EINTR);
-        }
+        struct iovec iov = {.iov_base = (char *)p, .iov_len = len};
+        char why[256];
+        int err = 0;
+        ssize_t n = priv->tr->ops->writev(priv->tr, &iov, 1, why, sizeof why, &err);
         if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                close_on_error(gobj, errno);
+            if (n != GSOCK_IO_WANT_WRITE && n != GSOCK_IO_WANT_READ) {
+                close_on_error(gobj, write_errno(n, err));
                 return 0;
             }
             n = 0;

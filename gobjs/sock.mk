@@ -6,6 +6,9 @@ libginsfsm_la_SOURCES += \
 	gobjs/c_srv_sock.c \
 	gobjs/tls.h \
 	gobjs/tls.c \
+	gobjs/transport.h \
+	gobjs/transport_plain.c \
+	gobjs/transport_tls.c \
 	gobjs/linger.c
 
 ## The unit tests run a server and its clients in one process on loopback;

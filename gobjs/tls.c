@@ -48,16 +48,17 @@ struct gsock_tls_ctx {
 struct gsock_tls {
     SSL *ssl;
     gsock_tls_ctx_t *ctx;
-    int fd;
-    int last_err; /* errno of the last failed send/recv */
-    bool eof;     /* recv returned 0: the peer's TCP side is closed */
-    bool broken;  /* a fatal error: no close_notify may be sent */
-    bool done;    /* the handshake completed */
-    bool ended;   /* a read found the end (close_notify, EOF, an error) */
+    gsock_transport_t *below; /* the layer the records travel on */
+    int last_err;             /* errno of the last failed send/recv */
+    bool eof;                 /* recv returned 0: the peer's TCP side is closed */
+    bool broken;              /* a fatal error: no close_notify may be sent */
+    bool done;                /* the handshake completed */
+    bool ended;               /* a read found the end (close_notify, EOF, an error) */
 };
 
 /*---------------------------------------------------------------------*
- *  The BIO: send/recv on the descriptor, never SIGPIPE
+ *  The BIO: records go through the transport below (the descriptor's
+ *  plain layer: send with MSG_NOSIGNAL, never SIGPIPE)
  *---------------------------------------------------------------------*/
 static BIO_METHOD *bio_method;
 static unsigned n_ctx; /* contexts alive: the method is freed with the last */
@@ -66,38 +67,41 @@ static int bio_write(BIO *b, const char *buf, int len)
 {
     gsock_tls_t *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    ssize_t n;
-    do {
-        n = send(t->fd, buf, (size_t)len, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            BIO_set_retry_write(b);
-        else
-            t->last_err = errno;
-        return -1;
-    }
-    return (int)n;
+    struct iovec iov = {.iov_base = (char *)buf, .iov_len = (size_t)len};
+    char why[128];
+    int err = 0;
+    ssize_t n = t->below->ops->writev(t->below, &iov, 1, why, sizeof why, &err);
+    if (n >= 0)
+        return (int)n;
+    if (n == GSOCK_IO_WANT_WRITE)
+        BIO_set_retry_write(b);
+    else if (n == GSOCK_IO_WANT_READ)
+        BIO_set_retry_read(b);
+    else
+        t->last_err = err ? err : EPIPE;
+    return -1;
 }
 
 static int bio_read(BIO *b, char *buf, int len)
 {
     gsock_tls_t *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    ssize_t n;
-    do {
-        n = recv(t->fd, buf, (size_t)len, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            BIO_set_retry_read(b);
-        else
-            t->last_err = errno;
-        return -1;
-    }
-    if (n == 0)
+    char why[128];
+    int err = 0;
+    ssize_t n = t->below->ops->read(t->below, buf, (size_t)len, why, sizeof why, &err);
+    if (n > 0)
+        return (int)n;
+    if (n == GSOCK_IO_CLOSED) {
         t->eof = true;
-    return (int)n;
+        return 0;
+    }
+    if (n == GSOCK_IO_WANT_READ)
+        BIO_set_retry_read(b);
+    else if (n == GSOCK_IO_WANT_WRITE)
+        BIO_set_retry_write(b);
+    else
+        t->last_err = err ? err : EPROTO;
+    return -1;
 }
 
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
@@ -339,13 +343,13 @@ int64_t gsock_tls__ctx_handshake_timeout(const gsock_tls_ctx_t *ctx)
 /*---------------------------------------------------------------------*
  *  Connections
  *---------------------------------------------------------------------*/
-gsock_tls_t *gsock_tls__new(gsock_tls_ctx_t *ctx, int fd, const char *host)
+gsock_tls_t *gsock_tls__new(gsock_tls_ctx_t *ctx, gsock_transport_t *below, const char *host)
 {
     ERR_clear_error();
     gsock_tls_t *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->fd = fd;
+    t->below = below;
     t->ssl = SSL_new(ctx->ssl);
     BIO *bio = t->ssl ? BIO_new(bio_method) : NULL;
     if (!bio) {
@@ -381,15 +385,22 @@ gsock_tls_t *gsock_tls__new(gsock_tls_ctx_t *ctx, int fd, const char *host)
     return t;
 }
 
-void gsock_tls__free(gsock_tls_t *t)
+void gsock_tls__shutdown(gsock_tls_t *t)
 {
-    if (!t)
-        return;
     ERR_clear_error();
     /* A healthy session says goodbye (close_notify), best effort: the
      * descriptor is about to close and nothing waits for the answer. */
     if (t->done && !t->broken && !t->eof)
         SSL_shutdown(t->ssl);
+    t->broken = true; /* once */
+    ERR_clear_error();
+}
+
+void gsock_tls__free(gsock_tls_t *t)
+{
+    if (!t)
+        return;
+    ERR_clear_error();
     SSL_free(t->ssl);
     ERR_clear_error();
     gsock_tls__ctx_unref(t->ctx);

@@ -1,10 +1,10 @@
 /*
  * tls.h - private: the one TLS layer that GSock and GServerSock drive.
  *
- * Only gobjs/tls.c and gobjs/c_sock.c include OpenSSL.  A context
+ * Only gobjs/tls.c includes OpenSSL.  A context
  * (gsock_tls_ctx_t) is built from an `ssl_options` object when the gobj
  * starts, with every file loaded and checked then; a connection
- * (gsock_tls_t) wraps one nonblocking descriptor.  The connection calls
+ * (gsock_tls_t) runs on the transport layer below it (transport.h).  The connection calls
  * never block: they answer GSOCK_TLS_WANT_READ / GSOCK_TLS_WANT_WRITE and
  * the socket code arms the matching libevent event and calls again.
  */
@@ -17,16 +17,17 @@
 #include <sys/types.h>
 
 #include "ginsfsm/gobj.h"
+#include "transport.h"
 
 typedef struct gsock_tls_ctx gsock_tls_ctx_t;
 typedef struct gsock_tls gsock_tls_t;
 
 /* Results of the connection calls below that are not byte counts. */
 enum {
-    GSOCK_TLS_WANT_READ = -1,  /* call again when the socket is readable */
-    GSOCK_TLS_WANT_WRITE = -2, /* call again when the socket is writable */
-    GSOCK_TLS_CLOSED = -3,     /* the peer closed (close_notify or TCP EOF) */
-    GSOCK_TLS_ERROR = -4,      /* fatal: the reason is in the caller's buffer */
+    GSOCK_TLS_WANT_READ = GSOCK_IO_WANT_READ,   /* call again when readable */
+    GSOCK_TLS_WANT_WRITE = GSOCK_IO_WANT_WRITE, /* call again when writable */
+    GSOCK_TLS_CLOSED = GSOCK_IO_CLOSED,         /* the peer closed (close_notify or TCP EOF) */
+    GSOCK_TLS_ERROR = GSOCK_IO_ERROR,           /* fatal: the reason is in the caller's buffer */
 };
 
 /*
@@ -45,16 +46,22 @@ void gsock_tls__ctx_unref(gsock_tls_ctx_t *ctx);
 int64_t gsock_tls__ctx_handshake_timeout(const gsock_tls_ctx_t *ctx);
 
 /*
- * A connection on the nonblocking descriptor fd (not owned: the caller
- * closes it after gsock_tls__free).  host is the client's destination, used
- * for SNI and the name check unless ssl_options.server_name is set; NULL on
- * the server side.
+ * A connection whose records travel on the transport below (borrowed: it
+ * must outlive the connection; the plain layer of a nonblocking
+ * descriptor).  host is the client's destination, used for SNI and the
+ * name check unless ssl_options.server_name is set; NULL on the server side.
  * Returns: new, or NULL (out of memory).
  */
-gsock_tls_t *gsock_tls__new(gsock_tls_ctx_t *ctx, int fd, const char *host);
-/* Send close_notify when the session is healthy (one nonblocking try),
- * then free.  NULL is accepted. */
+gsock_tls_t *gsock_tls__new(gsock_tls_ctx_t *ctx, gsock_transport_t *below, const char *host);
+/* Send close_notify when the session is healthy (one nonblocking try). */
+void gsock_tls__shutdown(gsock_tls_t *t);
+/* Free (no close_notify: gsock_tls__shutdown first).  NULL is accepted. */
 void gsock_tls__free(gsock_tls_t *t);
+
+/* The TLS layer of a GSock's transport stack (transport_tls.c), on top of
+ * below.  Returns: new, or NULL (out of memory). */
+gsock_transport_t *gsock_transport__tls_new(gsock_tls_ctx_t *ctx, gsock_transport_t *below,
+                                            const char *host);
 
 /* Advance the handshake.  Returns: 1 done, GSOCK_TLS_WANT_*, or
  * GSOCK_TLS_ERROR / GSOCK_TLS_CLOSED with the reason in why. */

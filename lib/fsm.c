@@ -1,6 +1,6 @@
 /*
  * fsm.c - dispatch: gobj_send_event for flat and hierarchical gclasses
- * (reference/hsm.md), refusals, and the state queries.
+ * (doc/manual.md, chapter 6), refusals, and the state queries.
  *
  * Flat: one load of row_of[event id] in the current state, the next state
  * set before the action (ginsfsm's rule), the action.  Nothing else.
@@ -100,7 +100,7 @@ static void set_leaf(gobj_t *g, int16_t leaf)
         pubsub__publish_state_change(g, prev, leaf);
 }
 
-/* transition(S, T) of reference/hsm.md §1.3. */
+/* transition(S, T): the step order of doc/manual.md, rule 5. */
 static __attribute__((noinline)) void transition(gobj_t *g, int16_t S, int16_t T)
 {
     const struct gclass *gc = g->gc;

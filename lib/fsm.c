@@ -32,7 +32,10 @@ __attribute__((noinline, cold)) int fsm__refuse(gobj_t *g, gobj_event_t ev, json
     const struct gclass *gc = g->gc;
     if (gc->def->methods.mt_inject_event) {
         gobj__enter();
+        unsigned settled = g->flags & GOBJ_F_SETTLED;
+        g->flags |= GOBJ_F_SETTLED; /* no row ran: gobj_change_state applies at once */
         int ret = gc->def->methods.mt_inject_event(g, ev, kw, src);
+        g->flags = (g->flags & ~(unsigned)GOBJ_F_SETTLED) | settled;
         json_decref(kw);
         gobj__leave();
         return ret;
@@ -96,8 +99,14 @@ static void set_leaf(gobj_t *g, int16_t leaf)
 {
     int16_t prev = g->state;
     g->state = leaf;
-    if (prev != leaf && g->n_state_subs && !(g->flags & GOBJ_F_DESTROYED))
+    if (prev != leaf && g->n_state_subs && !(g->flags & GOBJ_F_DESTROYED)) {
+        /* The transition is complete: a subscriber's gobj_change_state
+         * applies at once instead of waiting for a later step. */
+        unsigned settled = g->flags & GOBJ_F_SETTLED;
+        g->flags |= GOBJ_F_SETTLED;
         pubsub__publish_state_change(g, prev, leaf);
+        g->flags = (g->flags & ~(unsigned)GOBJ_F_SETTLED) | settled;
+    }
 }
 
 /* transition(S, T): the step order of doc/manual.md, rule 5. */
@@ -159,11 +168,7 @@ static inline __attribute__((always_inline)) int step(gobj_t *g, gobj_event_t ev
             trace__machine(g, ev, row, gobj__depth);
         int ret = 0;
         if (row->action) {
-            /* Only the action's own extent may record a target for this
-             * step (gobj_change_state); elsewhere a change applies at once. */
-            g->flags |= GOBJ_F_IN_ACTION;
             ret = row->action(g, ev, kw, src);
-            g->flags &= ~(unsigned)GOBJ_F_IN_ACTION;
             if (GOBJ_UNLIKELY(ret == FSM_UNHANDLED)) {
                 /* The guard said no: offer the event to the superstates. */
                 g->pending_target = GOBJ_NO_STATE;
@@ -360,20 +365,21 @@ bool gobj_change_state(gobj_t *g, gobj_state_t st)
                      g->full_name, g->gc->name, st->name);
         return false;
     }
-    if (g->flags & GOBJ_F_IN_ACTION) {
-        /* Inside the action of the step in progress (or something it led
-         * to): the target replaces the row's next state. */
-        g->pending_target = (int16_t)idx;
-        return true;
-    }
-    if (g->flags & GOBJ_F_BUSY) {
-        /* Busy, but between the steps' parts that run user code: an
-         * EV_STATE_CHANGED subscriber (the transition is complete) or
-         * mt_inject_event (no row ran).  The state is settled: transition
-         * at once; the step in progress drains the queue when it ends. */
+    if (g->flags & GOBJ_F_SETTLED) {
+        /* Busy, but outside the step's action: an EV_STATE_CHANGED
+         * subscriber (the transition is complete) or mt_inject_event (no
+         * row ran).  Transition at once; the step in progress drains the
+         * queue when it ends. */
         gobj__enter();
         transition(g, g->state, (int16_t)idx);
         gobj__leave();
+        return true;
+    }
+    if (g->flags & GOBJ_F_BUSY) {
+        /* Inside the action of the step in progress (or something it led
+         * to; hooks and the settled parts are excluded above): the target
+         * replaces the row's next state. */
+        g->pending_target = (int16_t)idx;
         return true;
     }
     g->flags |= GOBJ_F_BUSY;

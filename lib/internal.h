@@ -83,7 +83,7 @@ enum {
     GOBJ_F_IN_HOOK = 0x40,
     GOBJ_F_FREED = 0x80,      /* on the reap list */
     GOBJ_F_IN_CREATE = 0x100, /* inside mt_create: gobj_change_state picks the initial state */
-    GOBJ_F_IN_ACTION = 0x200, /* hierarchical: inside the action of its step */
+    GOBJ_F_SETTLED = 0x200,   /* hierarchical, busy: user code outside the step's action */
 };
 
 struct gobj {

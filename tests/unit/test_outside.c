@@ -27,6 +27,7 @@ enum {
     STOP_DESTROYS_SELF,
     STOP_DESTROYS_PARENT,
     START_DESTROYS_PARENT,
+    WRITING_DESTROYS_SELF,
 };
 static int mode;
 static int n_destroyed;
@@ -66,6 +67,20 @@ static int out_mt_stop(gobj_t *gobj)
     return 0;
 }
 
+static void out_mt_writing(gobj_t *gobj, const char *attr)
+{
+    maybe_destroy(gobj, WRITING_DESTROYS_SELF);
+}
+
+typedef struct {
+    int64_t v;
+} out_priv_t;
+
+static const gobj_attr_t out_attrs[] = {
+    GOBJ_ATTR("v", GOBJ_ATTR_INT, out_priv_t, v, "0", GOBJ_RD | GOBJ_WR, "a writable value"),
+    GOBJ_ATTR_END,
+};
+
 static void out_mt_destroy(gobj_t *gobj)
 {
     (void)gobj;
@@ -93,11 +108,13 @@ static const gclass_def_t out_gclass = {
     .name = "Out",
     .states = out_states,
     .events = out_events,
+    .attrs = out_attrs,
     .methods = {.mt_create = out_mt_create,
                 .mt_start = out_mt_start,
                 .mt_stop = out_mt_stop,
-                .mt_destroy = out_mt_destroy},
-    .priv_size = 1,
+                .mt_destroy = out_mt_destroy,
+                .mt_writing = out_mt_writing},
+    .priv_size = sizeof(out_priv_t),
 };
 
 /* Hierarchical: ST_OUT_TOP with initial ST_OUT_LEAF, whose entry hook may
@@ -237,12 +254,25 @@ static void case_stop_destroys_self(void)
     mode = DO_NOTHING;
 }
 
+static void case_writing_destroys_self(void)
+{
+    mode = DO_NOTHING;
+    gobj_t *g = gobj_create("w", gc_out, NULL, NULL);
+    mode = WRITING_DESTROYS_SELF;
+    n_destroyed = 0;
+    T_EQ_INT(gobj_write_int(g, "v", 5), 0);
+    T_EQ_INT(n_destroyed, 1);
+    T_EQ_INT(gobj_live_count(), 0);
+    mode = DO_NOTHING;
+}
+
 static void run_all(void)
 {
     case_create_destroys_self();
     case_entry_destroys_self();
     case_start_destroys_self();
     case_stop_destroys_self();
+    case_writing_destroys_self();
 }
 
 static int timer_runs;

@@ -31,9 +31,15 @@
  *     with tls: {version, cipher, peer_subject?}.  A failed handshake gives
  *     a client EV_DISCONNECTED {reason} and no EV_CONNECTED; an accepted
  *     GSock publishes nothing at all, counts the failure on its server
- *     (tls_failures), logs it at debug level and destroys itself.  Reads
- *     and writes then go through tls.c at the same call sites as the plain
- *     read/send: one branch, not a second code path.
+ *     (tls_failures), logs it at debug level and destroys itself.  The
+ *     bytes go through a stack of transports (transport.h: plain, then TLS
+ *     on it), so the machine has one path for the handshake, reading,
+ *     writing and closing; reading resumes by first draining what a layer
+ *     already holds (pending).
+ *   - No re-entrant callbacks: a close caused inside EV_SEND_DATA, EV_DROP
+ *     or gobj_stop is published as EV_DISCONNECTED on a later turn.
+ *   - Split by concern: sock_io.c (loop glue, queue, backpressure),
+ *     sock_connect.c (client connect, adoption), sock_addr.c (addresses).
  *   - Destroying the GSock from any action (also inside the subscriber's
  *     EV_CONNECTED, EV_RX_DATA or EV_DISCONNECTED) is safe: the core defers
  *     the free, mt_destroy closes the descriptor and frees the libevent
@@ -73,8 +79,7 @@
 #include "ginsfsm/log.h"
 #include "ginsfsm/loop.h"
 #include "internal.h" /* gobj__trace_any: one branch per message when tracing is off */
-#include "sock_internal.h"
-#include "tls.h"
+#include "sock_priv.h"
 
 /* After the ginsfsm headers: libevent #defines EV_TIMEOUT, which is also a
  * name of the public vocabulary. */
@@ -103,74 +108,6 @@ GOBJ_DEFINE_STATE(ST_WAIT_CONNECTED);
 GOBJ_DEFINE_STATE(ST_HANDSHAKE);
 GOBJ_DEFINE_STATE(ST_CONNECTED);
 GOBJ_DEFINE_STATE(ST_CLOSING);
-
-/* At most this many queued strings go to one sendmsg. */
-#define TX_IOV_MAX 64
-
-/*---------------------------------------------------------------------*
- *  Private data
- *---------------------------------------------------------------------*/
-/* A queued string and how much of it was already written. */
-typedef struct {
-    json_t *str;
-    size_t off;
-} txq_item_t;
-
-typedef struct {
-    /* Attributes. */
-    char *host;
-    int64_t port;
-    char *path;
-    json_t *ssl_options;
-    int64_t connect_timeout;
-    int64_t inactivity_timeout;
-    int64_t tx_high_water;
-    int64_t drop_timeout;
-    char *subscriber;
-    int64_t rx_bytes;
-    int64_t rx_msgs;
-    int64_t tx_bytes;
-    int64_t tx_msgs;
-    int64_t tx_queued;
-    char *peername;
-    char *sockname;
-
-    /* Run time. */
-    gobj_t *self;
-    int fd;                   /* -1 when closed */
-    struct event *rev, *wev;  /* read (persistent) and write (while queued) */
-    gobj_loop_timer_t *timer; /* connect, inactivity and drop deadlines */
-    txq_item_t *q;            /* ring of queued strings */
-    uint32_t q_head, q_len, q_cap;
-    struct addrinfo *ai_list; /* client connect: the addresses to try */
-    struct addrinfo *ai_next;
-    gsock_srv_link_t *link; /* accepted: shared with the server until close */
-    uint64_t last_activity; /* ms, kept only with an inactivity_timeout */
-    uint64_t connect_deadline;
-    uint64_t drop_deadline;     /* 0 = none */
-    const char *closing_reason; /* ST_CLOSING: the reason the close will give */
-    int conn_err;               /* client: the last connect error (errno) */
-    int gai_err;                /* client: the resolver's error, if any */
-    bool session;               /* EV_DISCONNECTED is owed */
-    bool connected;             /* EV_CONNECTED was published this session */
-    bool reading;               /* rev is added */
-    bool writing;               /* wev is added */
-    bool rx_paused;             /* above tx_high_water */
-    bool rx_eof;                /* the peer shut its write side */
-    bool subscribed;
-    bool in_call;      /* inside EV_SEND_DATA, EV_DROP or mt_stop */
-    json_t *owed;      /* an EV_DISCONNECTED kw posted for a later turn */
-    uint32_t retry_ms; /* unix connect: the backoff while the backlog is full */
-    uint64_t retry_at; /* unix connect: the next try (0 = none) */
-
-    /* The bytes go through a stack of transports (transport.h): the plain
-     * layer on the descriptor at the bottom, TLS on it when tls_ctx is set. */
-    gsock_transport_t plain;  /* the bottom layer, valid while fd >= 0 */
-    gsock_transport_t *tr;    /* the top layer; NULL while closed */
-    gsock_tls_ctx_t *tls_ctx; /* the client's own, or the server's (a reference) */
-    uint64_t hs_deadline;     /* ST_HANDSHAKE: handshake_timeout */
-    bool rx_wants_write;      /* a read must wait for writability (TLS key update) */
-} sock_priv_t;
 
 /*---------------------------------------------------------------------*
  *  Attributes
@@ -215,228 +152,15 @@ static const gobj_attr_t sock_attrs[] = {
 /* clang-format on */
 
 /*---------------------------------------------------------------------*
- *  Helpers: addresses
- *---------------------------------------------------------------------*/
-static void set_str(char **field, const char *value)
-{
-    char *s = strdup(value ? value : "");
-    if (!s)
-        return; /* keep the old value: a name is informative only */
-    free(*field);
-    *field = s;
-}
-
-static void load_names(gobj_t *gobj, bool peer, bool self)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    struct sockaddr_storage ss;
-    char buf[GSOCK_ADDRSTRLEN];
-    socklen_t len;
-    if (peer) {
-        len = sizeof ss;
-        if (getpeername(priv->fd, (struct sockaddr *)&ss, &len) == 0)
-            set_str(&priv->peername,
-                    gsock__format_addr((struct sockaddr *)&ss, len, buf, sizeof buf));
-    }
-    if (self) {
-        len = sizeof ss;
-        if (getsockname(priv->fd, (struct sockaddr *)&ss, &len) == 0)
-            set_str(&priv->sockname,
-                    gsock__format_addr((struct sockaddr *)&ss, len, buf, sizeof buf));
-    }
-}
-
-/*---------------------------------------------------------------------*
- *  Helpers: the transmit queue
- *---------------------------------------------------------------------*/
-static int txq_push(sock_priv_t *priv, json_t *str, size_t off)
-{
-    if (priv->q_len == priv->q_cap) {
-        uint32_t cap = priv->q_cap ? priv->q_cap * 2 : 8;
-        txq_item_t *n = malloc(cap * sizeof *n);
-        if (!n)
-            return GOBJ_ENOMEM;
-        /* Unroll the ring into the new array. */
-        for (uint32_t i = 0; i < priv->q_len; i++)
-            n[i] = priv->q[(priv->q_head + i) % priv->q_cap];
-        free(priv->q);
-        priv->q = n;
-        priv->q_cap = cap;
-        priv->q_head = 0;
-    }
-    txq_item_t *it = &priv->q[(priv->q_head + priv->q_len) % priv->q_cap];
-    it->str = json_incref(str);
-    it->off = off;
-    priv->q_len++;
-    priv->tx_queued += (int64_t)(json_string_length(str) - off);
-    return 0;
-}
-
-static void txq_clear(sock_priv_t *priv)
-{
-    for (uint32_t i = 0; i < priv->q_len; i++)
-        json_decref(priv->q[(priv->q_head + i) % priv->q_cap].str);
-    priv->q_head = priv->q_len = 0;
-    priv->tx_queued = 0;
-}
-
-/*---------------------------------------------------------------------*
- *  Loop glue: thin on purpose, every decision is in an action.
- *  A send may end with the GSock freed, so nothing follows it.
- *---------------------------------------------------------------------*/
-static void on_readable(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    gobj_t *gobj = arg;
-    gobj_send_event(gobj, EV_GSOCK_READABLE, NULL, gobj);
-}
-
-static void on_writable(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    gobj_t *gobj = arg;
-    gobj_send_event(gobj, EV_GSOCK_WRITABLE, NULL, gobj);
-}
-
-static void on_timer(void *user)
-{
-    gobj_t *gobj = user;
-    gobj_send_event(gobj, EV_GSOCK_TIMER, NULL, gobj);
-}
-
-/*---------------------------------------------------------------------*
- *  Helpers: events, timer, traffic trace
- *---------------------------------------------------------------------*/
-static void rx_enable(sock_priv_t *priv, bool on)
-{
-    if (on != priv->reading && priv->rev) {
-        if (on)
-            event_add(priv->rev, NULL);
-        else
-            event_del(priv->rev); /* also cancels an event_active still due */
-        priv->reading = on;
-    }
-    /* Bytes may already sit inside the TLS layer (read ahead, or a close
-     * found after data), where the socket will never signal them: any
-     * resume of reading reads them first, on the next turn. */
-    if (on && priv->reading && priv->tr && gsock_transport__pending(priv->tr))
-        event_active(priv->rev, EV_READ, 0);
-}
-
-static void tx_enable(sock_priv_t *priv, bool on)
-{
-    if (on == priv->writing || priv->fd < 0)
-        return;
-    /* Made on first use: most connections never fill the socket buffer,
-     * and an idle connection should cost as little memory as possible. */
-    if (!priv->wev) {
-        priv->wev =
-            event_new(gobj_loop_base(), priv->fd, EV_WRITE | EV_PERSIST, on_writable, priv->self);
-        if (!priv->wev)
-            return;
-    }
-    if (on)
-        event_add(priv->wev, NULL);
-    else
-        event_del(priv->wev);
-    priv->writing = on;
-}
-
-static int make_events(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    struct event_base *base = gobj_loop_base();
-    if (!base) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the loop is not initialised", NULL);
-        return GOBJ_ESTATE;
-    }
-    priv->rev = event_new(base, priv->fd, EV_READ | EV_PERSIST, on_readable, gobj);
-    if (!priv->rev)
-        return GOBJ_ENOMEM;
-    return 0;
-}
-
-static void free_events(sock_priv_t *priv)
-{
-    if (priv->rev)
-        event_free(priv->rev);
-    if (priv->wev)
-        event_free(priv->wev);
-    priv->rev = priv->wev = NULL;
-    priv->reading = priv->writing = false;
-}
-
-/* Arm the one timer for the nearest deadline of the current state. */
-static void rearm_timer(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    uint64_t due = 0;
-    if (gobj_in_this_state(gobj, ST_WAIT_CONNECTED)) {
-        due = priv->connect_deadline;
-        if (priv->retry_at && (!due || priv->retry_at < due))
-            due = priv->retry_at;
-    } else if (gobj_in_this_state(gobj, ST_HANDSHAKE)) {
-        due = priv->hs_deadline;
-        if (priv->inactivity_timeout > 0 &&
-            priv->last_activity + (uint64_t)priv->inactivity_timeout < due)
-            due = priv->last_activity + (uint64_t)priv->inactivity_timeout;
-    } else {
-        if (priv->inactivity_timeout > 0)
-            due = priv->last_activity + (uint64_t)priv->inactivity_timeout;
-        if (priv->drop_deadline && (!due || priv->drop_deadline < due))
-            due = priv->drop_deadline;
-    }
-    if (!due) {
-        gobj_loop_timer_stop(priv->timer);
-        return;
-    }
-    if (!priv->timer) {
-        priv->timer = gobj_loop_timer_new(on_timer, gobj);
-        if (!priv->timer) {
-            gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: cannot create its timer", NULL);
-            return;
-        }
-    }
-    uint64_t now = gobj_loop_now_msec();
-    gobj_loop_timer_start(priv->timer, due > now ? due - now : 0, false);
-}
-
-static void touch(sock_priv_t *priv)
-{
-    /* Only kept when needed: a vDSO clock read, but still work per message. */
-    if (priv->inactivity_timeout > 0)
-        priv->last_activity = gobj_loop_now_msec();
-}
-
-static void trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t shown = n < 1024 ? n : 1024;
-    char *s = malloc(shown * 2 + 1);
-    if (!s)
-        return;
-    for (size_t i = 0; i < shown; i++) {
-        s[2 * i] = hex[(unsigned char)p[i] >> 4];
-        s[2 * i + 1] = hex[(unsigned char)p[i] & 15];
-    }
-    s[shown * 2] = '\0';
-    gobj_log(GOBJ_LOG_TRACE, gobj, dir, "trace", json_string("traffic"), "bytes",
-             json_integer((json_int_t)n), "hex", json_string(s), NULL);
-    free(s);
-}
-
-/*---------------------------------------------------------------------*
  *  Helpers: closing
  *---------------------------------------------------------------------*/
 /* Release the descriptor and everything tied to it, without publishing. */
 static void release_fd(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
-    free_events(priv);
+    gsock__free_events(priv);
     gobj_loop_timer_stop(priv->timer);
-    txq_clear(priv);
+    gsock__txq_clear(priv);
     /* Before the descriptor closes: a healthy TLS session sends
      * close_notify. */
     gsock_transport__release(priv->tr, &priv->plain);
@@ -481,7 +205,7 @@ static void release_fd(gobj_t *gobj)
  * err is an errno value (0 = none).  Nothing may follow the publish: a
  * subscriber may destroy the GSock (the free is deferred, so priv stays
  * valid until the outermost dispatch returns, but the session is over). */
-static void sock_close(gobj_t *gobj, const char *reason, int err)
+void gsock__sock_close(gobj_t *gobj, const char *reason, int err)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     if (!priv->session) {
@@ -531,100 +255,12 @@ static void publish_owed(gobj_t *gobj)
 static void close_on_error(gobj_t *gobj, int err)
 {
     if (err == ECONNRESET || err == EPIPE) {
-        sock_close(gobj, "connection reset", err);
+        gsock__sock_close(gobj, "connection reset", err);
         return;
     }
     char reason[160];
     snprintf(reason, sizeof reason, "socket error: %s", strerror(err));
-    sock_close(gobj, reason, err);
-}
-
-/*---------------------------------------------------------------------*
- *  Helpers: reading and writing
- *---------------------------------------------------------------------*/
-static void check_high_water(sock_priv_t *priv)
-{
-    if (priv->tx_high_water > 0 && priv->tx_queued > priv->tx_high_water && !priv->rx_paused) {
-        priv->rx_paused = true;
-        /* Not before EV_CONNECTED: a TLS handshake cannot finish without
-         * reading (go_connected applies the pause). */
-        if (priv->connected)
-            rx_enable(priv, false);
-    }
-}
-
-/* Reading resumes at half the high water, so that a slow reader does not
- * toggle the read interest (an epoll_ctl each time) around every write. */
-static void check_low_water(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    if (priv->rx_paused && priv->tx_queued <= priv->tx_high_water / 2) {
-        priv->rx_paused = false;
-        if (!priv->rx_eof && gobj_in_this_state(gobj, ST_CONNECTED))
-            rx_enable(priv, true);
-    }
-}
-
-/* Account for n bytes written from the head of the queue. */
-static void txq_consume(sock_priv_t *priv, size_t n)
-{
-    priv->tx_bytes += (int64_t)n;
-    priv->tx_queued -= (int64_t)n;
-    while (n) {
-        txq_item_t *it = &priv->q[priv->q_head];
-        size_t avail = json_string_length(it->str) - it->off;
-        if (n < avail) {
-            it->off += n;
-            break;
-        }
-        n -= avail;
-        json_decref(it->str);
-        it->str = NULL;
-        priv->q_head = (priv->q_head + 1) % priv->q_cap;
-        priv->q_len--;
-    }
-}
-
-/* A write's failure as an errno value for close_on_error. */
-static int write_errno(ssize_t n, int err)
-{
-    return err ? err : n == GSOCK_IO_CLOSED ? EPIPE : EPROTO;
-}
-
-/* Write as much of the queue as the transport takes: up to its iov_max
- * strings per call (one sendmsg on a plain socket).
- * Returns: 0, or an errno value (the caller closes). */
-static int flush_queue(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    gsock_transport_t *tr = priv->tr;
-    uint32_t max = (uint32_t)tr->ops->iov_max;
-    while (priv->q_len) {
-        struct iovec iov[TX_IOV_MAX];
-        uint32_t k = 0;
-        size_t total = 0;
-        for (; k < priv->q_len && k < max && k < TX_IOV_MAX; k++) {
-            txq_item_t *it = &priv->q[(priv->q_head + k) % priv->q_cap];
-            iov[k].iov_base = (char *)json_string_value(it->str) + it->off;
-            iov[k].iov_len = json_string_length(it->str) - it->off;
-            total += iov[k].iov_len;
-        }
-        char why[256];
-        int err = 0;
-        ssize_t n = tr->ops->writev(tr, iov, (int)k, why, sizeof why, &err);
-        if (n == GSOCK_IO_WANT_WRITE || n == GSOCK_IO_WANT_READ)
-            return 0;
-        if (n < 0)
-            return write_errno(n, err);
-        if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-            trace_traffic(gobj, "tx", iov[0].iov_base,
-                          (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len);
-        txq_consume(priv, (size_t)n);
-        if ((size_t)n < total)
-            return 0; /* the kernel is full: wait for writable */
-    }
-    priv->q_head = 0;
-    return 0;
+    gsock__sock_close(gobj, reason, err);
 }
 
 /* The connection is up (client connect done, or accepted): start reading,
@@ -638,24 +274,15 @@ static void go_connected(gobj_t *gobj)
     gobj_change_state(gobj, ST_CONNECTED);
     /* Output sent while connecting is waiting, perhaps above the high
      * water already. */
-    rx_enable(priv, !priv->rx_paused);
-    tx_enable(priv, priv->q_len > 0);
-    rearm_timer(gobj);
+    gsock__rx_enable(priv, !priv->rx_paused);
+    gsock__tx_enable(priv, priv->q_len > 0);
+    gsock__rearm_timer(gobj);
     json_t *kw = json_object();
     json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
     json_object_set_new(kw, "sockname", json_string(priv->sockname ? priv->sockname : ""));
     if (priv->tr->ops->info)
         json_object_set_new(kw, priv->tr->ops->name, priv->tr->ops->info(priv->tr));
     gobj_publish_event(gobj, EV_CONNECTED, kw);
-}
-
-static void set_nodelay(int fd, int family)
-{
-    if (family != AF_INET && family != AF_INET6)
-        return;
-    int one = 1;
-    /* Replies are written whole; Nagle would only add latency. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 /* Close after flushing: with nothing queued (or not connected yet) at once;
@@ -665,15 +292,15 @@ static void graceful_close(gobj_t *gobj, const char *reason)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     if (!priv->connected || priv->q_len == 0) {
-        sock_close(gobj, reason, 0);
+        gsock__sock_close(gobj, reason, 0);
         return;
     }
-    rx_enable(priv, false);
+    gsock__rx_enable(priv, false);
     priv->closing_reason = reason;
     if (priv->drop_timeout > 0)
         priv->drop_deadline = gobj_loop_now_msec() + (uint64_t)priv->drop_timeout;
     gobj_change_state(gobj, ST_CLOSING);
-    rearm_timer(gobj);
+    gsock__rearm_timer(gobj);
 }
 
 /*---------------------------------------------------------------------*
@@ -691,7 +318,7 @@ static void tls_failed(gobj_t *gobj, const char *why, int err)
     gobj_log(GOBJ_LOG_DEBUG, gobj, reason, "peername",
              json_string(priv->peername ? priv->peername : ""), NULL);
     if (!priv->link) {
-        sock_close(gobj, reason, err);
+        gsock__sock_close(gobj, reason, err);
         return;
     }
     priv->link->tls_failures++;
@@ -709,7 +336,7 @@ static void do_handshake(gobj_t *gobj)
     char why[256];
     int r = priv->tr->ops->handshake(priv->tr, why, sizeof why);
     if (r == 1) {
-        tx_enable(priv, false);
+        gsock__tx_enable(priv, false);
         /* The peer's first data may have come in with its last handshake
          * message and sit read ahead inside OpenSSL, where the socket will
          * not signal it: go_connected's rx_enable finds it. */
@@ -717,7 +344,7 @@ static void do_handshake(gobj_t *gobj)
         return;
     }
     if (r == GSOCK_IO_WANT_READ || r == GSOCK_IO_WANT_WRITE) {
-        tx_enable(priv, r == GSOCK_IO_WANT_WRITE);
+        gsock__tx_enable(priv, r == GSOCK_IO_WANT_WRITE);
         return;
     }
     tls_failed(gobj, why, 0);
@@ -726,7 +353,7 @@ static void do_handshake(gobj_t *gobj)
 /* TCP is up (connected or accepted): stack the transports, and run the
  * handshake, if the stack has one, before EV_CONNECTED.  Reading is on
  * whatever the backpressure says: the handshake cannot finish without it. */
-static void start_transport(gobj_t *gobj)
+void gsock__start_transport(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     if (priv->tls_ctx) {
@@ -746,185 +373,9 @@ static void start_transport(gobj_t *gobj)
         now + (uint64_t)(priv->tls_ctx ? gsock_tls__ctx_handshake_timeout(priv->tls_ctx) : 10000);
     priv->last_activity = now;
     gobj_change_state(gobj, ST_HANDSHAKE);
-    rx_enable(priv, true);
-    rearm_timer(gobj);
+    gsock__rx_enable(priv, true);
+    gsock__rearm_timer(gobj);
     do_handshake(gobj);
-}
-
-/*---------------------------------------------------------------------*
- *  Helpers: client connect
- *---------------------------------------------------------------------*/
-/* Start a nonblocking connect to one address.  Returns 0 when under way
- * (the result comes as EV_GSOCK_WRITABLE), or an errno value. */
-static int connect_one(gobj_t *gobj, const struct sockaddr *sa, socklen_t len)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    char buf[GSOCK_ADDRSTRLEN];
-    set_str(&priv->peername, gsock__format_addr(sa, len, buf, sizeof buf));
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return errno;
-    if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
-        int err = errno;
-        close(fd);
-        return err;
-    }
-    priv->fd = fd;
-    gsock_transport__plain_init(&priv->plain, fd);
-    priv->tr = &priv->plain;
-    int rc = make_events(gobj);
-    if (rc < 0) {
-        free_events(priv);
-        close(fd);
-        priv->fd = -1;
-        priv->tr = NULL;
-        return ENOMEM;
-    }
-    /* Connected or not, the outcome is read when the socket is writable,
-     * on a later turn: EV_CONNECT never answers inside its own send. */
-    tx_enable(priv, true);
-    return 0;
-}
-
-/* Try the remaining resolved addresses in turn.  Returns true if a connect
- * is under way; else conn_err holds the last error. */
-static bool connect_next(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    while (priv->ai_next) {
-        struct addrinfo *ai = priv->ai_next;
-        priv->ai_next = ai->ai_next;
-        int err = connect_one(gobj, ai->ai_addr, ai->ai_addrlen);
-        if (!err)
-            return true;
-        priv->conn_err = err;
-    }
-    return false;
-}
-
-/* Connect to the unix path.  A listener whose backlog is full refuses at
- * once with EAGAIN, where TCP would let the SYN wait: that is tried again
- * after a short backoff (5 ms, doubling up to 200 ms), until
- * connect_timeout.  Returns true if a connect or a retry is under way;
- * else conn_err holds the error. */
-static bool connect_unix(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    struct sockaddr_un un = {.sun_family = AF_UNIX};
-    memcpy(un.sun_path, priv->path, strlen(priv->path) + 1);
-    int err = connect_one(gobj, (struct sockaddr *)&un, sizeof un);
-    set_str(&priv->peername, priv->path);
-    priv->conn_err = err;
-    if (err != EAGAIN) {
-        priv->retry_at = 0;
-        return err == 0;
-    }
-    priv->retry_ms = priv->retry_ms ? priv->retry_ms * 2 : 5;
-    if (priv->retry_ms > 200)
-        priv->retry_ms = 200;
-    priv->retry_at = gobj_loop_now_msec() + priv->retry_ms;
-    return true;
-}
-
-/* Report a failed connect on a later turn (through the timer, which a close
- * or a destroy cancels), so that it never arrives inside EV_CONNECT. */
-static void defer_failure(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    priv->connect_deadline = gobj_loop_now_msec();
-    rearm_timer(gobj);
-}
-
-static void connect_failed(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    char reason[200];
-    if (priv->gai_err) {
-        snprintf(reason, sizeof reason, "connect failed: %s", gai_strerror(priv->gai_err));
-        sock_close(gobj, reason, 0);
-    } else if (priv->conn_err) {
-        snprintf(reason, sizeof reason, "connect failed: %s", strerror(priv->conn_err));
-        sock_close(gobj, reason, priv->conn_err);
-    } else {
-        sock_close(gobj, "connect timeout", ETIMEDOUT);
-    }
-}
-
-/* A unique name first (services), then a full name from the roots. */
-static gobj_t *resolve(const char *name)
-{
-    gobj_t *g = gobj_find_unique(name);
-    return g ? g : gobj_find_path(NULL, name);
-}
-
-static int subscribe_subscriber(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    if (priv->subscribed)
-        return 0;
-    bool named = priv->subscriber && *priv->subscriber;
-    gobj_t *sub = named ? resolve(priv->subscriber) : gobj_parent(gobj);
-    if (!sub)
-        return named ? GOBJ_ENOENT : 0;
-    if (sub == gobj) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the sock cannot be its own subscriber", NULL);
-        return GOBJ_EINVAL;
-    }
-    /* One subscription per output event, not one for all of them: an
-     * all-events subscription would also deliver EV_STATE_CHANGED, which a
-     * subscriber does not expect. */
-    const gobj_event_t evs[] = {EV_CONNECTED, EV_RX_DATA, EV_TRANSMIT_READY, EV_DISCONNECTED};
-    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
-        int rc = gobj_subscribe_event(gobj, evs[i], NULL, sub);
-        if (rc < 0 && rc != GOBJ_EEXIST)
-            return rc;
-    }
-    priv->subscribed = true;
-    return 0;
-}
-
-/*---------------------------------------------------------------------*
- *  Glue for GServerSock
- *---------------------------------------------------------------------*/
-void gsock__link_release(gsock_srv_link_t *link)
-{
-    if (link && --link->refs == 0)
-        free(link);
-}
-
-int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t peerlen,
-                 const char *sockname, gsock_srv_link_t *link, gsock_tls_ctx_t *tls)
-{
-    sock_priv_t *priv = gobj_priv(sock);
-    if (!priv || priv->fd >= 0 || priv->session) {
-        close(fd);
-        return GOBJ_ESTATE;
-    }
-    priv->fd = fd;
-    gsock_transport__plain_init(&priv->plain, fd);
-    priv->tr = &priv->plain;
-    int rc = make_events(sock);
-    if (rc < 0) {
-        free_events(priv);
-        close(fd);
-        priv->fd = -1;
-        priv->tr = NULL;
-        return rc;
-    }
-    char buf[GSOCK_ADDRSTRLEN];
-    set_str(&priv->peername, gsock__format_addr(peer, peerlen, buf, sizeof buf));
-    if (sockname)
-        set_str(&priv->sockname, sockname);
-    else
-        load_names(sock, false, true);
-    set_nodelay(fd, peer->sa_family);
-    priv->link = link;
-    link->refs++;
-    /* A TLS connection owes its subscriber nothing until the handshake
-     * completes: one that fails is never announced. */
-    priv->tls_ctx = gsock_tls__ctx_ref(tls);
-    priv->session = !tls;
-    return 0;
 }
 
 /*---------------------------------------------------------------------*
@@ -936,14 +387,14 @@ static int mt_create(gobj_t *gobj)
     priv->self = gobj;
     priv->fd = -1;
     /* A named subscriber created later is looked up again at start. */
-    int rc = subscribe_subscriber(gobj);
+    int rc = gsock__subscribe_subscriber(gobj);
     return rc == GOBJ_ENOENT ? 0 : rc;
 }
 
 static int mt_start(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
-    int rc = subscribe_subscriber(gobj);
+    int rc = gsock__subscribe_subscriber(gobj);
     if (rc == GOBJ_ENOENT)
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the subscriber does not exist", "subscriber",
                  json_string(priv->subscriber), NULL);
@@ -997,7 +448,7 @@ static int stop_sock(gobj_t *gobj)
          * still with the one EV_DISCONNECTED the session owes, published at
          * once for the same reason as above. */
         priv->in_call = false;
-        sock_close(gobj, priv->closing_reason, 0);
+        gsock__sock_close(gobj, priv->closing_reason, 0);
         return 0;
     }
     if (priv->session || priv->fd >= 0)
@@ -1028,51 +479,12 @@ static void mt_destroy(gobj_t *gobj)
 /*---------------------------------------------------------------------*
  *  Actions
  *---------------------------------------------------------------------*/
-/* Check and store the destination.  Returns 0 or an error (logged). */
-static int connect_args(gobj_t *gobj, json_t *kw)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    if (!gobj_is_running(gobj)) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_CONNECT on a GSock that is not started", NULL);
-        return GOBJ_ESTATE;
-    }
-    json_t *jhost = json_object_get(kw, "host");
-    json_t *jport = json_object_get(kw, "port");
-    json_t *jpath = json_object_get(kw, "path");
-    if ((jhost && !json_is_string(jhost)) || (jport && !json_is_integer(jport)) ||
-        (jpath && !json_is_string(jpath))) {
-        gobj_log(GOBJ_LOG_ERROR, gobj,
-                 "GSock: EV_CONNECT expects {host?: string, port?: int, path?: string}", NULL);
-        return GOBJ_ETYPE;
-    }
-    if (jhost)
-        set_str(&priv->host, json_string_value(jhost));
-    if (jport)
-        priv->port = json_integer_value(jport);
-    if (jpath)
-        set_str(&priv->path, json_string_value(jpath));
-
-    bool use_path = priv->path && *priv->path;
-    if (!use_path && (!priv->host || !*priv->host || priv->port <= 0 || priv->port > 65535)) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_CONNECT needs a path, or a host and a port",
-                 "host", json_string(priv->host ? priv->host : ""), "port",
-                 json_integer(priv->port), NULL);
-        return GOBJ_EINVAL;
-    }
-    if (use_path && strlen(priv->path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: the unix socket path is too long", "path",
-                 json_string(priv->path), NULL);
-        return GOBJ_EINVAL;
-    }
-    return 0;
-}
-
 static int ac_connect(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
-    int rc = connect_args(gobj, kw);
+    int rc = gsock__connect_args(gobj, kw);
     if (rc < 0) {
         /* Refused: nothing started, no event owed. */
         gobj_change_state(gobj, ST_DISCONNECTED);
@@ -1083,7 +495,7 @@ static int ac_connect(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     priv->session = true;
     priv->connected = false;
     priv->conn_err = priv->gai_err = 0;
-    set_str(&priv->sockname, "");
+    gsock__set_str(&priv->sockname, "");
     priv->connect_deadline =
         priv->connect_timeout > 0 ? gobj_loop_now_msec() + (uint64_t)priv->connect_timeout : 0;
 
@@ -1091,14 +503,14 @@ static int ac_connect(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     priv->retry_at = 0;
     bool started = false;
     if (use_path) {
-        started = connect_unix(gobj);
+        started = gsock__connect_unix(gobj);
     } else {
         char port[16];
         snprintf(port, sizeof port, "%d", (int)priv->port);
         char target[GSOCK_ADDRSTRLEN + 8];
         snprintf(target, sizeof target, strchr(priv->host, ':') ? "[%s]:%s" : "%s:%s", priv->host,
                  port);
-        set_str(&priv->peername, target);
+        gsock__set_str(&priv->peername, target);
         struct addrinfo hints = {.ai_family = AF_UNSPEC,
                                  .ai_socktype = SOCK_STREAM,
                                  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
@@ -1110,13 +522,13 @@ static int ac_connect(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
             priv->ai_list = NULL;
         } else {
             priv->ai_next = priv->ai_list;
-            started = connect_next(gobj);
+            started = gsock__connect_next(gobj);
         }
     }
     if (!started)
-        defer_failure(gobj);
+        gsock__defer_failure(gobj);
     else
-        rearm_timer(gobj);
+        gsock__rearm_timer(gobj);
     return 0;
 }
 
@@ -1133,13 +545,13 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
         err = errno;
     if (err) {
         priv->conn_err = err;
-        free_events(priv);
+        gsock__free_events(priv);
         close(priv->fd);
         priv->fd = -1;
         priv->tr = NULL;
-        if (connect_next(gobj))
+        if (gsock__connect_next(gobj))
             return 0;
-        connect_failed(gobj);
+        gsock__connect_failed(gobj);
         return 0;
     }
     if (priv->ai_list) {
@@ -1149,12 +561,12 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (getsockname(priv->fd, (struct sockaddr *)&ss, &sl) == 0)
-        set_nodelay(priv->fd, ss.ss_family);
-    load_names(gobj, true, true);
+        gsock__set_nodelay(priv->fd, ss.ss_family);
+    gsock__load_names(gobj, true, true);
     /* The write event was the connect's; it stays armed only if output was
      * queued while connecting. */
-    tx_enable(priv, false);
-    start_transport(gobj);
+    gsock__tx_enable(priv, false);
+    gsock__start_transport(gobj);
     return 0;
 }
 
@@ -1171,27 +583,27 @@ static int ac_connect_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
         if (priv->connect_deadline && now >= priv->connect_deadline) {
             priv->retry_at = 0;
             priv->conn_err = 0;
-            connect_failed(gobj); /* "connect timeout" */
+            gsock__connect_failed(gobj); /* "connect timeout" */
             return 0;
         }
-        if (now >= priv->retry_at && !connect_unix(gobj)) {
-            connect_failed(gobj);
+        if (now >= priv->retry_at && !gsock__connect_unix(gobj)) {
+            gsock__connect_failed(gobj);
             return 0;
         }
-        rearm_timer(gobj);
+        gsock__rearm_timer(gobj);
         return 0;
     }
     if (priv->fd < 0) {
-        connect_failed(gobj); /* nothing under way: report the error */
+        gsock__connect_failed(gobj); /* nothing under way: report the error */
         return 0;
     }
     if (priv->connect_deadline && gobj_loop_now_msec() >= priv->connect_deadline) {
         priv->conn_err = 0;
         priv->gai_err = 0;
-        connect_failed(gobj); /* "connect timeout" */
+        gsock__connect_failed(gobj); /* "connect timeout" */
         return 0;
     }
-    rearm_timer(gobj);
+    gsock__rearm_timer(gobj);
     return 0;
 }
 
@@ -1208,7 +620,7 @@ static int ac_accepted(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_change_state(gobj, ST_DISCONNECTED);
         return GOBJ_ESTATE;
     }
-    start_transport(gobj);
+    gsock__start_transport(gobj);
     return 0;
 }
 
@@ -1218,7 +630,7 @@ static int ac_handshake(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)ev;
     (void)kw;
     (void)src;
-    touch(gobj_priv(gobj));
+    gsock__touch(gobj_priv(gobj));
     do_handshake(gobj);
     return 0;
 }
@@ -1240,7 +652,7 @@ static int ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
         tls_failed(gobj, "inactivity timeout", ETIMEDOUT);
         return 0;
     }
-    rearm_timer(gobj);
+    gsock__rearm_timer(gobj);
     return 0;
 }
 
@@ -1249,9 +661,9 @@ static void publish_rx(gobj_t *gobj, const char *buf, size_t n)
     sock_priv_t *priv = gobj_priv(gobj);
     priv->rx_bytes += (int64_t)n;
     priv->rx_msgs++;
-    touch(priv);
+    gsock__touch(priv);
     if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-        trace_traffic(gobj, "rx", buf, n);
+        gsock__trace_traffic(gobj, "rx", buf, n);
     json_t *out = json_object();
     json_object_set_new_nocheck(out, "data", json_stringn_nocheck(buf, n));
     gobj_publish_event(gobj, EV_RX_DATA, out);
@@ -1263,9 +675,9 @@ static void peer_closed(gobj_t *gobj, const char *reason)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     priv->rx_eof = true;
-    rx_enable(priv, false);
+    gsock__rx_enable(priv, false);
     if (priv->q_len == 0) {
-        sock_close(gobj, reason, 0);
+        gsock__sock_close(gobj, reason, 0);
     } else {
         priv->closing_reason = reason;
         gobj_change_state(gobj, ST_CLOSING);
@@ -1300,7 +712,7 @@ static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     }
     if (GOBJ_UNLIKELY(n == GSOCK_IO_WANT_WRITE)) {
         priv->rx_wants_write = true; /* a TLS key update must be answered first */
-        tx_enable(priv, true);
+        gsock__tx_enable(priv, true);
     }
     if (got) {
         if (gsock_transport__pending(tr))
@@ -1317,7 +729,7 @@ static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         } else {
             char reason[300];
             snprintf(reason, sizeof reason, "TLS error: %s", why);
-            sock_close(gobj, reason, 0);
+            gsock__sock_close(gobj, reason, 0);
         }
     }
     return 0;
@@ -1337,23 +749,23 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
             event_active(priv->rev, EV_READ, 0);
     }
     int64_t before = priv->tx_bytes;
-    int err = flush_queue(gobj);
+    int err = gsock__flush_queue(gobj);
     if (err) {
         close_on_error(gobj, err);
         return 0;
     }
     if (priv->tx_bytes != before)
-        touch(priv);
+        gsock__touch(priv);
     if (priv->q_len) {
-        check_low_water(gobj);
+        gsock__check_low_water(gobj);
         return 0;
     }
-    tx_enable(priv, false);
+    gsock__tx_enable(priv, false);
     if (gobj_in_this_state(gobj, ST_CLOSING)) {
-        sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", 0);
+        gsock__sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", 0);
         return 0;
     }
-    check_low_water(gobj);
+    gsock__check_low_water(gobj);
     gobj_publish_event(gobj, EV_TRANSMIT_READY, json_object());
     return 0;
 }
@@ -1394,30 +806,30 @@ static int send_data(gobj_t *gobj, json_t *kw)
         ssize_t n = priv->tr->ops->writev(priv->tr, &iov, 1, why, sizeof why, &err);
         if (n < 0) {
             if (n != GSOCK_IO_WANT_WRITE && n != GSOCK_IO_WANT_READ) {
-                close_on_error(gobj, write_errno(n, err));
+                close_on_error(gobj, gsock__write_errno(n, err));
                 return 0;
             }
             n = 0;
         }
         if (n > 0) {
             if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-                trace_traffic(gobj, "tx", p, (size_t)n);
+                gsock__trace_traffic(gobj, "tx", p, (size_t)n);
             priv->tx_bytes += n;
-            touch(priv);
+            gsock__touch(priv);
         }
         if ((size_t)n == len)
             return 0;
         off = (size_t)n;
     }
     /* Queue what is left as a reference to the caller's string. */
-    if (txq_push(priv, data, off) < 0) {
+    if (gsock__txq_push(priv, data, off) < 0) {
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: out of memory queueing output", NULL);
         close_on_error(gobj, ENOMEM);
         return 0;
     }
     if (priv->connected)
-        tx_enable(priv, true);
-    check_high_water(priv);
+        gsock__tx_enable(priv, true);
+    gsock__check_high_water(priv);
     return 0;
 }
 
@@ -1468,15 +880,15 @@ static int ac_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     sock_priv_t *priv = gobj_priv(gobj);
     uint64_t now = gobj_loop_now_msec();
     if (priv->drop_deadline && now >= priv->drop_deadline) {
-        sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", ETIMEDOUT);
+        gsock__sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", ETIMEDOUT);
         return 0;
     }
     if (priv->inactivity_timeout > 0 &&
         now >= priv->last_activity + (uint64_t)priv->inactivity_timeout) {
-        sock_close(gobj, "inactivity timeout", 0);
+        gsock__sock_close(gobj, "inactivity timeout", 0);
         return 0;
     }
-    rearm_timer(gobj);
+    gsock__rearm_timer(gobj);
     return 0;
 }
 

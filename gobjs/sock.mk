@@ -2,6 +2,9 @@
 libginsfsm_la_SOURCES += \
 	gobjs/sock_internal.h \
 	gobjs/c_sock.c \
+	gobjs/sock_priv.h \
+	gobjs/sock_io.c \
+	gobjs/sock_connect.c \
 	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \
 	gobjs/tls.h \

@@ -1,0 +1,135 @@
+/*
+ * sock_priv.h - private: GSock's private data and the helpers its files
+ * share.  c_sock.c is the gclass (contract, methods, actions, machine);
+ * sock_io.c moves bytes (the loop events, the transmit queue, backpressure,
+ * the traffic trace); sock_connect.c connects a client and adopts an
+ * accepted descriptor.  The bytes themselves go through transport.h.
+ */
+#ifndef GINSFSM_GOBJS_SOCK_PRIV_H
+#define GINSFSM_GOBJS_SOCK_PRIV_H
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "ginsfsm/gobjs.h"
+#include "ginsfsm/loop.h"
+#include "sock_internal.h"
+#include "tls.h"
+#include "transport.h"
+
+/* Internal input events (c_sock.c has the list with their kw). */
+GOBJ_DECLARE_EVENT(EV_GSOCK_READABLE);
+GOBJ_DECLARE_EVENT(EV_GSOCK_WRITABLE);
+GOBJ_DECLARE_EVENT(EV_GSOCK_TIMER);
+GOBJ_DECLARE_STATE(ST_HANDSHAKE);
+
+/* At most this many queued strings go to one sendmsg. */
+#define TX_IOV_MAX 64
+
+/*---------------------------------------------------------------------*
+ *  Private data
+ *---------------------------------------------------------------------*/
+/* A queued string and how much of it was already written. */
+typedef struct {
+    json_t *str;
+    size_t off;
+} txq_item_t;
+
+typedef struct {
+    /* Attributes. */
+    char *host;
+    int64_t port;
+    char *path;
+    json_t *ssl_options;
+    int64_t connect_timeout;
+    int64_t inactivity_timeout;
+    int64_t tx_high_water;
+    int64_t drop_timeout;
+    char *subscriber;
+    int64_t rx_bytes;
+    int64_t rx_msgs;
+    int64_t tx_bytes;
+    int64_t tx_msgs;
+    int64_t tx_queued;
+    char *peername;
+    char *sockname;
+
+    /* Run time. */
+    gobj_t *self;
+    int fd;                   /* -1 when closed */
+    struct event *rev, *wev;  /* read (persistent) and write (while queued) */
+    gobj_loop_timer_t *timer; /* connect, inactivity and drop deadlines */
+    txq_item_t *q;            /* ring of queued strings */
+    uint32_t q_head, q_len, q_cap;
+    struct addrinfo *ai_list; /* client connect: the addresses to try */
+    struct addrinfo *ai_next;
+    gsock_srv_link_t *link; /* accepted: shared with the server until close */
+    uint64_t last_activity; /* ms, kept only with an inactivity_timeout */
+    uint64_t connect_deadline;
+    uint64_t drop_deadline;     /* 0 = none */
+    const char *closing_reason; /* ST_CLOSING: the reason the close will give */
+    int conn_err;               /* client: the last connect error (errno) */
+    int gai_err;                /* client: the resolver's error, if any */
+    bool session;               /* EV_DISCONNECTED is owed */
+    bool connected;             /* EV_CONNECTED was published this session */
+    bool reading;               /* rev is added */
+    bool writing;               /* wev is added */
+    bool rx_paused;             /* above tx_high_water */
+    bool rx_eof;                /* the peer shut its write side */
+    bool subscribed;
+    bool in_call;      /* inside EV_SEND_DATA, EV_DROP or mt_stop */
+    json_t *owed;      /* an EV_DISCONNECTED kw posted for a later turn */
+    uint32_t retry_ms; /* unix connect: the backoff while the backlog is full */
+    uint64_t retry_at; /* unix connect: the next try (0 = none) */
+
+    /* The bytes go through a stack of transports (transport.h): the plain
+     * layer on the descriptor at the bottom, TLS on it when tls_ctx is set. */
+    gsock_transport_t plain;  /* the bottom layer, valid while fd >= 0 */
+    gsock_transport_t *tr;    /* the top layer; NULL while closed */
+    gsock_tls_ctx_t *tls_ctx; /* the client's own, or the server's (a reference) */
+    uint64_t hs_deadline;     /* ST_HANDSHAKE: handshake_timeout */
+    bool rx_wants_write;      /* a read must wait for writability (TLS key update) */
+} sock_priv_t;
+
+/* sock_io.c */
+void gsock__set_str(char **field, const char *value);
+void gsock__load_names(gobj_t *gobj, bool peer, bool self);
+int gsock__txq_push(sock_priv_t *priv, json_t *str, size_t off);
+void gsock__txq_clear(sock_priv_t *priv);
+void gsock__txq_consume(sock_priv_t *priv, size_t n);
+void gsock__rx_enable(sock_priv_t *priv, bool on);
+void gsock__tx_enable(sock_priv_t *priv, bool on);
+int gsock__make_events(gobj_t *gobj);
+void gsock__free_events(sock_priv_t *priv);
+void gsock__rearm_timer(gobj_t *gobj);
+void gsock__trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n);
+void gsock__check_high_water(sock_priv_t *priv);
+void gsock__check_low_water(gobj_t *gobj);
+int gsock__write_errno(ssize_t n, int err);
+int gsock__flush_queue(gobj_t *gobj);
+
+static inline void gsock__touch(sock_priv_t *priv)
+{
+    /* Only kept when needed: a vDSO clock read, but still work per message. */
+    if (priv->inactivity_timeout > 0)
+        priv->last_activity = gobj_loop_now_msec();
+}
+
+/* sock_connect.c */
+void gsock__set_nodelay(int fd, int family);
+int gsock__connect_one(gobj_t *gobj, const struct sockaddr *sa, socklen_t len);
+bool gsock__connect_next(gobj_t *gobj);
+bool gsock__connect_unix(gobj_t *gobj);
+void gsock__defer_failure(gobj_t *gobj);
+void gsock__connect_failed(gobj_t *gobj);
+int gsock__subscribe_subscriber(gobj_t *gobj);
+int gsock__connect_args(gobj_t *gobj, json_t *kw);
+
+/* c_sock.c */
+void gsock__sock_close(gobj_t *gobj, const char *reason, int err);
+void gsock__start_transport(gobj_t *gobj);
+
+#endif /* GINSFSM_GOBJS_SOCK_PRIV_H */

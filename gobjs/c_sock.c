@@ -700,10 +700,9 @@ static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     gsock_transport_t *tr = priv->tr;
     size_t got = 0;
     ssize_t n;
-    char why[256];
     int err = 0;
     for (;;) {
-        n = tr->ops->read(tr, rxbuf + got, sizeof rxbuf - got, why, sizeof why, &err);
+        n = gsock_transport__read(tr, rxbuf + got, sizeof rxbuf - got, &err);
         if (n <= 0)
             break;
         got += (size_t)n;
@@ -722,13 +721,14 @@ static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     }
     if (n == GSOCK_IO_CLOSED) {
         /* The reason string must outlive this frame (ST_CLOSING keeps it). */
-        peer_closed(gobj, strcmp(why, "peer closed") == 0 ? "peer closed" : "connection closed");
+        peer_closed(gobj, strcmp(gsock__io_why, "peer closed") == 0 ? "peer closed"
+                                                                    : "connection closed");
     } else if (n == GSOCK_IO_ERROR) {
         if (err) {
             close_on_error(gobj, err);
         } else {
             char reason[300];
-            snprintf(reason, sizeof reason, "TLS error: %s", why);
+            snprintf(reason, sizeof reason, "TLS error: %s", gsock__io_why);
             gsock__sock_close(gobj, reason, 0);
         }
     }
@@ -770,22 +770,19 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
-static int send_data(gobj_t *gobj, json_t *kw);
-
 /* The sender is inside its send: a close it causes is announced later. */
+static void close_in_send(gobj_t *gobj, int err)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->in_call = true;
+    close_on_error(gobj, err);
+    priv->in_call = false;
+}
+
 static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
     (void)src;
-    sock_priv_t *priv = gobj_priv(gobj);
-    priv->in_call = true;
-    int rc = send_data(gobj, kw);
-    priv->in_call = false;
-    return rc;
-}
-
-static int send_data(gobj_t *gobj, json_t *kw)
-{
     sock_priv_t *priv = gobj_priv(gobj);
     json_t *data = json_object_get(kw, "data");
     if (GOBJ_UNLIKELY(!json_is_string(data))) {
@@ -800,13 +797,11 @@ static int send_data(gobj_t *gobj, json_t *kw)
     /* The fast path: nothing queued, the socket is connected, write now. */
     if (priv->q_len == 0 && priv->connected) {
         const char *p = json_string_value(data);
-        struct iovec iov = {.iov_base = (char *)p, .iov_len = len};
-        char why[256];
         int err = 0;
-        ssize_t n = priv->tr->ops->writev(priv->tr, &iov, 1, why, sizeof why, &err);
+        ssize_t n = gsock_transport__write(priv->tr, p, len, &err);
         if (n < 0) {
             if (n != GSOCK_IO_WANT_WRITE && n != GSOCK_IO_WANT_READ) {
-                close_on_error(gobj, gsock__write_errno(n, err));
+                close_in_send(gobj, gsock__write_errno(n, err));
                 return 0;
             }
             n = 0;
@@ -824,7 +819,7 @@ static int send_data(gobj_t *gobj, json_t *kw)
     /* Queue what is left as a reference to the caller's string. */
     if (gsock__txq_push(priv, data, off) < 0) {
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: out of memory queueing output", NULL);
-        close_on_error(gobj, ENOMEM);
+        close_in_send(gobj, ENOMEM);
         return 0;
     }
     if (priv->connected)

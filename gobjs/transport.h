@@ -29,7 +29,9 @@
 #define GINSFSM_GOBJS_TRANSPORT_H
 
 #include <stdbool.h>
+#include <errno.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -73,6 +75,49 @@ struct gsock_transport {
 /* The bottom layer, embedded in the GSock (nothing to allocate): recv and
  * send(MSG_NOSIGNAL) / sendmsg on fd. */
 void gsock_transport__plain_init(gsock_transport_t *t, int fd);
+extern const gsock_transport_ops_t gsock_transport__plain_ops;
+ssize_t gsock_transport__plain_read(gsock_transport_t *t, void *buf, size_t n, char *why,
+                                    size_t whylen, int *err);
+ssize_t gsock_transport__plain_writev(gsock_transport_t *t, const struct iovec *iov, int iovcnt,
+                                      char *why, size_t whylen, int *err);
+
+/* The reason of the last failed gsock_transport__read / __write (the loop
+ * is single-threaded; read it before the next call). */
+extern char gsock__io_why[256];
+
+/* A plain recv (writing false) or send that did not move bytes, as a
+ * GSOCK_IO_* code: 0 read is CLOSED, EAGAIN and EINTR are WANT_*. */
+ssize_t gsock_transport__plain_result(ssize_t r, int e, bool writing, char *why, size_t whylen,
+                                      int *err);
+
+/* The top layer's read and write of one buffer, as GSock's hot path calls
+ * them: when the stack is the plain layer alone, the syscall is made here
+ * and only an unusual result goes out of line (the full plain call). */
+static inline ssize_t gsock_transport__read(gsock_transport_t *t, void *buf, size_t n, int *err)
+{
+    if (t->ops == &gsock_transport__plain_ops) {
+        ssize_t r = recv(t->fd, buf, n, 0);
+        if (r > 0)
+            return r;
+        return gsock_transport__plain_result(r, errno, false, gsock__io_why, sizeof gsock__io_why,
+                                             err);
+    }
+    return t->ops->read(t, buf, n, gsock__io_why, sizeof gsock__io_why, err);
+}
+
+static inline ssize_t gsock_transport__write(gsock_transport_t *t, const void *p, size_t n,
+                                             int *err)
+{
+    if (t->ops == &gsock_transport__plain_ops) {
+        ssize_t r = send(t->fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        return gsock_transport__plain_result(r, errno, true, gsock__io_why, sizeof gsock__io_why,
+                                             err);
+    }
+    struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+    return t->ops->writev(t, &iov, 1, gsock__io_why, sizeof gsock__io_why, err);
+}
 
 static inline bool gsock_transport__pending(const gsock_transport_t *t)
 {

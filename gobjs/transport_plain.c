@@ -22,8 +22,8 @@ static ssize_t io_error(int e, char *why, size_t whylen, int *err)
     return GSOCK_IO_ERROR;
 }
 
-static ssize_t plain_read(gsock_transport_t *t, void *buf, size_t n, char *why, size_t whylen,
-                          int *err)
+ssize_t gsock_transport__plain_read(gsock_transport_t *t, void *buf, size_t n, char *why,
+                                    size_t whylen, int *err)
 {
     ssize_t r;
     do {
@@ -38,8 +38,8 @@ static ssize_t plain_read(gsock_transport_t *t, void *buf, size_t n, char *why, 
     return io_error(errno, why, whylen, err);
 }
 
-static ssize_t plain_writev(gsock_transport_t *t, const struct iovec *iov, int iovcnt, char *why,
-                            size_t whylen, int *err)
+ssize_t gsock_transport__plain_writev(gsock_transport_t *t, const struct iovec *iov, int iovcnt,
+                                      char *why, size_t whylen, int *err)
 {
     ssize_t r;
     do {
@@ -61,12 +61,27 @@ static void plain_nothing(gsock_transport_t *t)
     (void)t;
 }
 
-static const gsock_transport_ops_t plain_ops = {
+char gsock__io_why[256];
+
+ssize_t gsock_transport__plain_result(ssize_t r, int e, bool writing, char *why, size_t whylen,
+                                      int *err)
+{
+    if (r == 0 && !writing) {
+        snprintf(why, whylen, "peer closed");
+        return GSOCK_IO_CLOSED;
+    }
+    if (e == EINTR)
+        return writing ? GSOCK_IO_WANT_WRITE : GSOCK_IO_WANT_READ; /* the event fires again */
+    r = io_error(e, why, whylen, err);
+    return r == GSOCK_IO_WANT_READ && writing ? GSOCK_IO_WANT_WRITE : r;
+}
+
+const gsock_transport_ops_t gsock_transport__plain_ops = {
     .name = "plain",
     .iov_max = 64,
     .handshake = NULL,
-    .read = plain_read,
-    .writev = plain_writev,
+    .read = gsock_transport__plain_read,
+    .writev = gsock_transport__plain_writev,
     .pending = NULL,
     .info = NULL,
     .shutdown = plain_nothing,
@@ -75,7 +90,7 @@ static const gsock_transport_ops_t plain_ops = {
 
 void gsock_transport__plain_init(gsock_transport_t *t, int fd)
 {
-    t->ops = &plain_ops;
+    t->ops = &gsock_transport__plain_ops;
     t->below = NULL;
     t->fd = fd;
 }

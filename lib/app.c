@@ -50,6 +50,10 @@
 #define APP_SHUTDOWN_TIMEOUT_MSEC 5000
 /* How often a stopping tree is checked for remaining work (ms). */
 #define APP_DRAIN_POLL_MSEC 10
+/* The largest config file -c reads: far above any real configuration, and
+ * a bound on what a wrong path (-c /dev/zero) can make the process hold. */
+#define APP_CONFIG_MAX_BYTES (16u * 1024 * 1024)
+#define APP_CONFIG_MAX_TEXT  "16 MiB"
 
 /*--------------------------------------------------------------------------*
  *  Small helpers: a growing string, a list of names, "did you mean"
@@ -180,9 +184,14 @@ static void sb_suggest(sbuf_t *b, const char *word, const names_t *cands, const 
         sb_printf(b, " (%s: none)", what);
         return;
     }
+    /* The list is for reading: a tree of thousands of gobjs gets the first
+     * ones and a count, not a line of megabytes. */
+    enum { LIST_MAX = 64 };
     sb_printf(b, " (%s: ", what);
-    for (size_t i = 0; i < cands->n; i++)
+    for (size_t i = 0; i < cands->n && i < LIST_MAX; i++)
         sb_printf(b, "%s%s", i ? ", " : "", cands->v[i]);
+    if (cands->n > LIST_MAX)
+        sb_printf(b, ", ... and %zu more", cands->n - LIST_MAX);
     sb_printf(b, ")");
 }
 
@@ -281,6 +290,12 @@ typedef struct app_ctx {
     const char *tree_src;
     app_node_t *nodes;
     size_t n_nodes, cap_nodes;
+    /* Node indexes sorted by full name and by short name (then by index),
+     * for lookups by name in O(log n) however wide the tree. */
+    size_t *by_full, *by_name;
+    /* Warnings found while validating, [msg, fields] each, logged once the
+     * log settings of the config are in force. */
+    json_t *warnings;
 
     /* Run phase. */
     gobj_t *root;
@@ -572,17 +587,28 @@ static char *str_printf(const char *fmt, ...)
     return b.s;
 }
 
-/* Reads a whole file.  Returns: the text (new, free()) or NULL with errno. */
+/* Reads a whole file, at most APP_CONFIG_MAX_BYTES.
+ * Returns: the text (new, free()), or NULL with errno (EFBIG: too large). */
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
+    /* One byte more than the limit tells "too large" from "exactly the
+     * limit" without reading further. */
+    const size_t most = (size_t)APP_CONFIG_MAX_BYTES + 1;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
+        if (n == most) {
+            free(buf);
+            buf = NULL;
+            errno = EFBIG;
+            break;
+        }
         if (n == cap) {
-            char *nb = realloc(buf, cap * 2);
+            size_t ncap = cap * 2 < most ? cap * 2 : most;
+            char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 buf = NULL;
@@ -590,7 +616,7 @@ static char *read_file(const char *path, size_t *len)
                 break;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         errno = 0;
         size_t got = fread(buf + n, 1, cap - n, f);
@@ -778,7 +804,13 @@ static int load_config(app_ctx_t *ctx)
         size_t len = 0;
         char *text = read_file(path, &len);
         if (!text) {
-            app_error(ctx, "cannot read config file '%s': %s", path, strerror(errno));
+            if (errno == EFBIG)
+                app_error(ctx,
+                          "cannot read config file '%s': larger than " APP_CONFIG_MAX_TEXT
+                          " (the limit of a configuration file)",
+                          path);
+            else
+                app_error(ctx, "cannot read config file '%s': %s", path, strerror(errno));
             return -1;
         }
         json_t *j = load_source(ctx, path, text, len);
@@ -929,12 +961,18 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
      * all address gobjs by their (full) name. */
     json_t *jname = json_object_get(node, "name");
     const char *name = json_string_value(jname);
-    if (!name || !*name || strchr(name, '.')) {
+    /* '.' separates the parts of a full name, '=' ends the key of -s and
+     * ':' the name of --trace: a name holding one could never be reached. */
+    if (!name || !*name || strpbrk(name, ".=:")) {
         app_error(ctx, "%s: %s (%s): %s", label, path, gcname,
-                  !jname   ? "missing 'name'"
-                  : !name  ? "'name' must be a string"
-                  : !*name ? "'name' must not be empty"
-                           : "'name' must not contain '.' (full names are dotted paths)");
+                  !jname              ? "missing 'name'"
+                  : !name             ? "'name' must be a string"
+                  : !*name            ? "'name' must not be empty"
+                  : strchr(name, '.') ? "'name' must not contain '.' (full names are dotted paths)"
+                  : strchr(name, '=') ? "'name' must not contain '=' (-s NAME.attr=VALUE could "
+                                        "not name it)"
+                                      : "'name' must not contain ':' (--trace NAME:LEVEL could "
+                                        "not name it)");
         return -1;
     }
 
@@ -978,19 +1016,6 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
     json_array_foreach (children, i, child) {
         char *cpath = str_printf("%s.children[%zu]", path, i);
         int rc = check_node(ctx, child, cpath, full);
-        if (rc == 0) {
-            /* gobj_create refuses a duplicate name among siblings: say so
-             * now, naming both places. */
-            const char *cname = json_string_value(json_object_get(child, "name"));
-            for (size_t k = 0; k < i && rc == 0; k++) {
-                json_t *sib = json_array_get(children, k);
-                if (strcmp(cname, json_string_value(json_object_get(sib, "name"))) == 0) {
-                    app_error(ctx, "%s: %s: duplicate name '%s' (also %s.children[%zu])", label,
-                              cpath, cname, path, k);
-                    rc = -1;
-                }
-            }
-        }
         free(cpath);
         if (rc < 0) {
             free(full);
@@ -1001,34 +1026,133 @@ static int check_node(app_ctx_t *ctx, json_t *node, const char *path, const char
     return 0;
 }
 
-/* Nodes whose full name is prefix, or (for a prefix without dots) whose
- * name is prefix.  Returns: how many; their indexes in idx (up to max). */
-static size_t match_nodes(const app_ctx_t *ctx, const char *prefix, size_t *idx, size_t max)
+/*--------------------------------------------------------------------------*
+ *  Finding nodes by name
+ *--------------------------------------------------------------------------*/
+static const app_ctx_t *sort_ctx; /* qsort has no user pointer */
+
+static int cmp_by_full(const void *a, const void *b)
 {
-    size_t n = 0;
-    int plain = strchr(prefix, '.') == NULL;
-    for (size_t i = 0; i < ctx->n_nodes; i++) {
-        const app_node_t *nd = &ctx->nodes[i];
-        if (strcmp(nd->full, prefix) == 0 || (plain && strcmp(nd->name, prefix) == 0)) {
-            if (n < max)
-                idx[n] = i;
-            n++;
-        }
-    }
-    return n;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(sort_ctx->nodes[x].full, sort_ctx->nodes[y].full);
+    return c ? c : (x > y) - (x < y);
 }
 
-/* "no gclass and no gobj named X", with the names that exist. */
+static int cmp_by_name(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(sort_ctx->nodes[x].name, sort_ctx->nodes[y].name);
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Sorts the nodes by full name and by short name, and refuses two siblings
+ * with the same name (gobj_create would): they are the nodes with the same
+ * full name, since names hold no dot.  O(n log n), so that a tree of many
+ * thousands of siblings is checked at once.  Of several duplicates, the
+ * one that comes first in the file is reported, naming both places. */
+static int index_nodes(app_ctx_t *ctx)
+{
+    size_t n = ctx->n_nodes;
+    ctx->by_full = malloc((n ? n : 1) * sizeof *ctx->by_full);
+    ctx->by_name = malloc((n ? n : 1) * sizeof *ctx->by_name);
+    if (!ctx->by_full || !ctx->by_name) {
+        app_error(ctx, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        ctx->by_full[i] = ctx->by_name[i] = i;
+    sort_ctx = ctx;
+    qsort(ctx->by_full, n, sizeof *ctx->by_full, cmp_by_full);
+    qsort(ctx->by_name, n, sizeof *ctx->by_name, cmp_by_name);
+    sort_ctx = NULL;
+
+    size_t dup = SIZE_MAX, first = 0, run = 0;
+    for (size_t i = 1; i < n; i++) {
+        const app_node_t *a = &ctx->nodes[ctx->by_full[run]];
+        const app_node_t *b = &ctx->nodes[ctx->by_full[i]];
+        if (strcmp(a->full, b->full) != 0) {
+            run = i;
+            continue;
+        }
+        /* In a run of equal names the indexes ascend: b comes after the
+         * run's first node in the file. */
+        if (ctx->by_full[i] < dup) {
+            dup = ctx->by_full[i];
+            first = ctx->by_full[run];
+        }
+    }
+    if (dup != SIZE_MAX) {
+        const app_node_t *d = &ctx->nodes[dup];
+        app_error(ctx, "%s: %s: duplicate name '%s' (also %s)", ctx->tree_src, d->path, d->name,
+                  ctx->nodes[first].path);
+        return -1;
+    }
+    return 0;
+}
+
+/* The nodes a prefix names: for a dotted prefix, the node with that full
+ * name; for a prefix without dots, every node with that short name (the
+ * root's full name is its short name).  Returns: how many; *first points
+ * to their indexes in ctx->nodes (sorted by index). */
+static size_t match_nodes(const app_ctx_t *ctx, const char *prefix, const size_t **first)
+{
+    int plain = strchr(prefix, '.') == NULL;
+    const size_t *v = plain ? ctx->by_name : ctx->by_full;
+    size_t lo = 0, hi = ctx->n_nodes;
+    *first = v;
+    if (!v)
+        return 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const app_node_t *nd = &ctx->nodes[v[mid]];
+        if (strcmp(plain ? nd->name : nd->full, prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < ctx->n_nodes) {
+        const app_node_t *nd = &ctx->nodes[v[end]];
+        if (strcmp(plain ? nd->name : nd->full, prefix) != 0)
+            break;
+        end++;
+    }
+    *first = v + lo;
+    return end - lo;
+}
+
+/* Returns: the index of the node whose full name is full, or SIZE_MAX. */
+static size_t find_full(const app_ctx_t *ctx, const char *full)
+{
+    size_t lo = 0, hi = ctx->n_nodes;
+    while (ctx->by_full && lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ctx->nodes[ctx->by_full[mid]].full, full);
+        if (c == 0)
+            return ctx->by_full[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SIZE_MAX;
+}
+
+/* "no gclass and no gobj named X", with the names that exist: every
+ * gclass, every full name, and every short name unique in the tree. */
 static void sb_no_target(const app_ctx_t *ctx, sbuf_t *b, const char *prefix)
 {
     names_t ns = {0};
     gclass_names(&ns);
-    for (size_t i = 0; i < ctx->n_nodes; i++) {
+    for (size_t i = 0; i < ctx->n_nodes; i++)
         names_add(&ns, ctx->nodes[i].full);
-        /* A name also works alone when it is unique in the tree. */
-        size_t idx[2];
-        if (strchr(ctx->nodes[i].full, '.') && match_nodes(ctx, ctx->nodes[i].name, idx, 2) == 1)
-            names_add(&ns, ctx->nodes[i].name);
+    for (size_t i = 0; i < ctx->n_nodes; i++) {
+        const app_node_t *nd = &ctx->nodes[ctx->by_name[i]];
+        int same_prev = i > 0 && strcmp(ctx->nodes[ctx->by_name[i - 1]].name, nd->name) == 0;
+        int same_next =
+            i + 1 < ctx->n_nodes && strcmp(ctx->nodes[ctx->by_name[i + 1]].name, nd->name) == 0;
+        if (!same_prev && !same_next && strchr(nd->full, '.'))
+            names_add(&ns, nd->name);
     }
     sb_printf(b, "no gclass and no gobj of the tree is named '%s'", prefix);
     sb_suggest(b, prefix, &ns, "gclasses and gobjs");
@@ -1083,10 +1207,79 @@ static json_t *convert_value(const gobj_attr_t *a, const gclass_t *gc, const cha
     return NULL;
 }
 
+/* Records a warning, logged once the config's log settings are in force. */
+static void add_warning(app_ctx_t *ctx, char *msg, json_t *fields)
+{
+    if (!ctx->warnings)
+        ctx->warnings = json_array();
+    json_array_append_new(ctx->warnings, json_pack("[so]", msg ? msg : "", fields));
+    free(msg);
+}
+
+/* Does "global" hold a "name.attr" key for node nd (its full name, or its
+ * short name when that is not a gclass's)?  Returns: the key (borrowed from
+ * global) or NULL. */
+static const char *name_global_for(const app_ctx_t *ctx, const app_node_t *nd, const char *attr)
+{
+    json_t *global = json_object_get(ctx->cfg, "global");
+    const char *prefixes[2] = {nd->full, nd->name};
+    for (int i = 0; i < 2 && global; i++) {
+        if (gclass_find(prefixes[i]))
+            continue;
+        char *k = str_printf("%s.%s", prefixes[i], attr);
+        void *it = json_object_iter_at(global, k);
+        free(k);
+        if (it)
+            return json_object_iter_key(it);
+    }
+    return NULL;
+}
+
+/* -s GClass.attr=V sets the default of every gobj of the gclass; a node
+ * that gives the attribute itself (its attrs, or a "name.attr" global)
+ * keeps its own value.  That is the documented precedence, but a user who
+ * typed -s GServerSock.port=8000 expects 8000: say which gobj keeps what. */
+static void warn_shadowed(app_ctx_t *ctx, const char *arg, const gclass_t *gc, const char *attr,
+                          const char *text)
+{
+    size_t n = 0;
+    const app_node_t *first = NULL;
+    const char *by_global = NULL;
+    for (size_t i = 0; i < ctx->n_nodes; i++) {
+        const app_node_t *nd = &ctx->nodes[i];
+        if (nd->gc != gc)
+            continue;
+        const char *gk = NULL;
+        if (!json_object_get(json_object_get(nd->node, "attrs"), attr) &&
+            !(gk = name_global_for(ctx, nd, attr)))
+            continue;
+        if (n++ == 0) {
+            first = nd;
+            by_global = gk;
+        }
+    }
+    if (!first)
+        return;
+    char *what = by_global ? str_printf("global '%s'", by_global)
+                           : str_printf("its attrs (%s)", first->path);
+    char *more = n > 1 ? str_printf(" (and %zu more gobjs of %s)", n - 1, gclass_name(gc))
+                       : str_printf("%s", "");
+    char *msg = str_printf("-s '%s' does not reach %s%s: %s sets '%s', which wins over "
+                           "GClass.attr; use -s %s.%s=%s",
+                           arg, first->full, more, what, attr, first->full, attr, text);
+    add_warning(ctx, msg,
+                json_pack("{s:s, s:s, s:s, s:I}", "set", arg, "gobj", first->full, "by", what,
+                          "shadowed", (json_int_t)n));
+    free(what);
+    free(more);
+}
+
 /* -s KEY=VALUE: GClass.attr goes to "global" (so it also reaches gobjs
  * created later); NAME.attr goes into that node's attrs, so that it shows in
- * --print-config, and removes any "global" entry for the same node and
- * attribute, which would otherwise win over the node's attrs at create. */
+ * --print-config.  A "name.attr" global that also names this gobj would win
+ * over its attrs at create: when it names this gobj only, it is removed;
+ * when it names others too (a short name shared by several gobjs), it stays
+ * for them and the -s value is also set as "full.name.attr", which wins. */
 static int apply_set(app_ctx_t *ctx, const char *arg)
 {
     const char *eq = strchr(arg, '=');
@@ -1103,6 +1296,12 @@ static int apply_set(app_ctx_t *ctx, const char *arg)
     *dot = '\0';
     const char *prefix = key, *attr = dot + 1, *text = eq + 1;
 
+    json_t *global = json_object_get(ctx->cfg, "global");
+    if (!global) {
+        global = json_object();
+        json_object_set_new(ctx->cfg, "global", global);
+    }
+
     gclass_t *gc = gclass_find(prefix);
     if (gc) {
         const gobj_attr_t *a = check_attr(gc, attr, NULL, &why);
@@ -1111,20 +1310,16 @@ static int apply_set(app_ctx_t *ctx, const char *arg)
             goto done;
         }
         char *gkey = str_printf("%s.%s", prefix, attr);
-        json_t *global = json_object_get(ctx->cfg, "global");
-        if (!global) {
-            global = json_object();
-            json_object_set_new(ctx->cfg, "global", global);
-        }
         json_object_set_new(global, gkey, value);
         json_object_set_new(ctx->global_src, gkey, json_sprintf("-s '%s'", arg));
         free(gkey);
+        warn_shadowed(ctx, arg, gc, attr, text);
         rc = 0;
         goto done;
     }
 
-    size_t idx[4];
-    size_t n = match_nodes(ctx, prefix, idx, 4);
+    const size_t *idx;
+    size_t n = match_nodes(ctx, prefix, &idx);
     if (n == 0) {
         sb_no_target(ctx, &why, prefix);
         app_error(ctx, "-s '%s': %s", arg, sb_str(&why));
@@ -1135,7 +1330,8 @@ static int apply_set(app_ctx_t *ctx, const char *arg)
                   n, ctx->nodes[idx[0]].full, ctx->nodes[idx[1]].full, n > 2 ? ", ..." : "");
         goto done;
     }
-    app_node_t *nd = &ctx->nodes[idx[0]];
+    size_t me = idx[0];
+    app_node_t *nd = &ctx->nodes[me];
     const gobj_attr_t *a = check_attr(nd->gc, attr, NULL, &why);
     if (!a || !(value = convert_value(a, nd->gc, text, &why))) {
         app_error(ctx, "-s '%s': %s", arg, sb_str(&why));
@@ -1146,26 +1342,40 @@ static int apply_set(app_ctx_t *ctx, const char *arg)
         attrs = json_object();
         json_object_set_new(nd->node, "attrs", attrs);
     }
-    json_object_set_new(attrs, attr, value);
+    json_object_set(attrs, attr, value);
 
-    json_t *global = json_object_get(ctx->cfg, "global");
     const char *gk;
     json_t *gv;
     void *tmp;
+    int pin = 0;
     json_object_foreach_safe (global, tmp, gk, gv) {
         char *gprefix = str_printf("%s", gk);
         char *gdot = strrchr(gprefix, '.');
-        size_t gidx[2];
         if (gdot) {
             *gdot = '\0';
-            if (strcmp(gdot + 1, attr) == 0 && !gclass_find(gprefix) &&
-                match_nodes(ctx, gprefix, gidx, 2) == 1 && gidx[0] == idx[0]) {
+            const size_t *gidx;
+            size_t gn = 0;
+            if (strcmp(gdot + 1, attr) == 0 && !gclass_find(gprefix))
+                gn = match_nodes(ctx, gprefix, &gidx);
+            int mine = 0;
+            for (size_t k = 0; k < gn && !mine; k++)
+                mine = gidx[k] == me;
+            if (mine && gn == 1) {
                 json_object_del(ctx->global_src, gk);
                 json_object_del(global, gk);
+            } else if (mine) {
+                pin = 1;
             }
         }
         free(gprefix);
     }
+    if (pin) {
+        char *fkey = str_printf("%s.%s", nd->full, attr);
+        json_object_set(global, fkey, value);
+        json_object_set_new(ctx->global_src, fkey, json_sprintf("-s '%s'", arg));
+        free(fkey);
+    }
+    json_decref(value);
     rc = 0;
 
 done:
@@ -1175,7 +1385,8 @@ done:
 }
 
 /* Each "global" key names a registered gclass or a gobj of the tree, and a
- * configurable attribute of it, with a value of the attribute's type. */
+ * configurable attribute of it, with a value of the attribute's type -- for
+ * every gobj it names, so that the run cannot fail on it. */
 static int check_globals(app_ctx_t *ctx)
 {
     json_t *global = json_object_get(ctx->cfg, "global");
@@ -1198,13 +1409,13 @@ static int check_globals(app_ctx_t *ctx)
         if (gc) {
             ok = check_attr(gc, dot + 1, gv, &why) != NULL;
         } else {
-            size_t idx[16];
-            size_t n = match_nodes(ctx, prefix, idx, 16);
+            const size_t *idx;
+            size_t n = match_nodes(ctx, prefix, &idx);
             if (n == 0) {
                 sb_no_target(ctx, &why, prefix);
                 ok = 0;
             }
-            for (size_t i = 0; i < n && i < 16 && ok; i++)
+            for (size_t i = 0; i < n && ok; i++)
                 ok = check_attr(ctx->nodes[idx[i]].gc, dot + 1, gv, &why) != NULL;
         }
         if (!ok)
@@ -1230,13 +1441,8 @@ static int check_required(app_ctx_t *ctx)
             if (!(a->flags & GOBJ_REQUIRED) || json_object_get(attrs, a->name))
                 continue;
             char *k1 = str_printf("%s.%s", gclass_name(nd->gc), a->name);
-            char *k2 = str_printf("%s.%s", nd->name, a->name);
-            char *k3 = str_printf("%s.%s", nd->full, a->name);
-            int found = json_object_get(global, k1) || json_object_get(global, k2) ||
-                        json_object_get(global, k3);
+            int found = json_object_get(global, k1) || name_global_for(ctx, nd, a->name);
             free(k1);
-            free(k2);
-            free(k3);
             if (!found) {
                 app_error(ctx, "%s: %s (%s '%s'): missing required attribute '%s' (%s%s%s)",
                           ctx->tree_src, nd->path, gclass_name(nd->gc), nd->name, a->name,
@@ -1249,11 +1455,14 @@ static int check_required(app_ctx_t *ctx)
     return 0;
 }
 
+/* --trace SPEC is LEVEL[,LEVEL], GClass:LEVEL[,LEVEL] or name:LEVEL[,LEVEL]
+ * (split at the last ':', as gobj_trace_apply_spec does).  Checked in two
+ * steps: the levels at once, the name once the tree is known. */
 static int check_trace_spec(const app_ctx_t *ctx, const char *spec)
 {
     static const char *const levels[] = {"machine",   "traffic", "subscriptions",
                                          "lifecycle", "all",     NULL};
-    const char *colon = strchr(spec, ':');
+    const char *colon = strrchr(spec, ':');
     const char *list = colon ? colon + 1 : spec;
 
     if (colon == spec) {
@@ -1270,11 +1479,21 @@ static int check_trace_spec(const app_ctx_t *ctx, const char *spec)
                   spec);
         return -1;
     }
-    char *copy = str_printf("%s", list);
-    char *save = NULL;
-    int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (gobj_trace_level_from_name(tok) == 0) {
+    /* Every level between commas must be there: "machine," or "," is a
+     * mistake, not a request for nothing. */
+    for (const char *p = list;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0) {
+            app_error(ctx,
+                      "--trace '%s': empty trace level (expected LEVEL[,LEVEL]; LEVEL is "
+                      "machine, traffic, subscriptions, lifecycle or all)",
+                      spec);
+            return -1;
+        }
+        char *tok = str_printf("%.*s", (int)len, p);
+        int known = gobj_trace_level_from_name(tok) != 0;
+        if (!known) {
             sbuf_t b = {0};
             names_t ns = {0};
             for (const char *const *l = levels; *l; l++)
@@ -1284,23 +1503,60 @@ static int check_trace_spec(const app_ctx_t *ctx, const char *spec)
             app_error(ctx, "%s", sb_str(&b));
             names_free(&ns);
             sb_free(&b);
-            rc = -1;
-            break;
         }
+        free(tok);
+        if (!known)
+            return -1;
+        if (!end)
+            break;
+        p = end;
     }
-    free(copy);
-    return rc;
+    return 0;
+}
+
+/* The name of a --trace spec is a registered gclass, a gobj of the tree (its
+ * full name, or its short name), or the full name of a gobj created at run
+ * time under a gobj of the tree (a connection, "echo.server.clisrv_1"):
+ * anything else is a typo that would trace nothing. */
+static int check_trace_target(const app_ctx_t *ctx, const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon)
+        return 0;
+    char *name = str_printf("%.*s", (int)(colon - spec), spec);
+    const size_t *idx;
+    int ok = gclass_find(name) != NULL || match_nodes(ctx, name, &idx) > 0;
+    /* Under a gobj of the tree: a dotted prefix of name is a full name. */
+    for (char *dot = strrchr(name, '.'); !ok && dot; dot = strrchr(name, '.')) {
+        *dot = '\0';
+        ok = find_full(ctx, name) != SIZE_MAX;
+    }
+    free(name);
+    if (!ok) {
+        sbuf_t b = {0};
+        name = str_printf("%.*s", (int)(colon - spec), spec);
+        sb_no_target(ctx, &b, name);
+        app_error(ctx, "--trace '%s': %s", spec, sb_str(&b));
+        sb_free(&b);
+        free(name);
+        return -1;
+    }
+    return 0;
 }
 
 static int validate_config(app_ctx_t *ctx)
 {
-    if (check_node(ctx, json_object_get(ctx->cfg, "tree"), "tree", NULL) < 0)
+    if (check_node(ctx, json_object_get(ctx->cfg, "tree"), "tree", NULL) < 0 ||
+        index_nodes(ctx) < 0)
         return -1;
     for (size_t i = 0; i < ctx->opts.n_sets; i++)
         if (apply_set(ctx, ctx->opts.sets[i]) < 0)
             return -1;
     if (check_globals(ctx) < 0 || check_required(ctx) < 0)
         return -1;
+    for (size_t i = 0; i < ctx->opts.n_traces; i++)
+        if (check_trace_target(ctx, ctx->opts.traces[i]) < 0)
+            return -1;
     return 0;
 }
 
@@ -1667,6 +1923,12 @@ int gapp_main(int argc, char **argv, const gapp_t *app)
         goto out;
 
     apply_log_settings(&ctx);
+    size_t wi;
+    json_t *w;
+    json_array_foreach (ctx.warnings, wi, w) {
+        gobj_log_json(GOBJ_LOG_WARN, NULL, json_string_value(json_array_get(w, 0)),
+                      json_incref(json_array_get(w, 1)));
+    }
     /* Traces are on before anything is created, so that a lifecycle trace
      * shows the whole life of the tree (and, with --check, that nothing was
      * created at all). */
@@ -1694,6 +1956,9 @@ out:
         free(ctx.nodes[i].path);
     }
     free(ctx.nodes);
+    free(ctx.by_full);
+    free(ctx.by_name);
+    json_decref(ctx.warnings);
     json_decref(ctx.cfg);
     json_decref(ctx.global_src);
     free(op->configs);

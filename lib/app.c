@@ -299,11 +299,18 @@ typedef struct app_ctx {
 
     /* Run phase. */
     gobj_t *root;
-    int stopping;
+    int stopping; /* the graceful stop has begun */
+    int finished; /* the tree is destroyed: the loop may return for good */
+    int shutdown_requested;
+    int exit_status; /* of a clean run: GAPP_EXIT_OK or gapp_shutdown's */
     gobj_loop_timer_t *deadline;
     gobj_loop_timer_t *drain;
+    gobj_loop_timer_t *request; /* gapp_shutdown: the stop on a later turn */
     int64_t shutdown_timeout;
 } app_ctx_t;
+
+/* The gapp_main() run in progress, for gapp_shutdown(). */
+static app_ctx_t *running_app;
 
 static void app_error(const app_ctx_t *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -1634,6 +1641,7 @@ static void finish(app_ctx_t *ctx)
         gobj_destroy(ctx->root);
         ctx->root = NULL;
     }
+    ctx->finished = 1;
     gobj_loop_stop();
 }
 
@@ -1646,17 +1654,47 @@ static void on_drain_poll(void *user)
         finish(ctx);
 }
 
+/* A second stop asks every gobj still stopping to finish now: a connection
+ * still flushing closes and publishes its EV_DISCONNECTED while its owner
+ * can still hear it, before the tree is destroyed. */
+static void finish_now(app_ctx_t *ctx)
+{
+    if (ctx->root)
+        gobj_stop_tree(ctx->root);
+    finish(ctx);
+}
+
 static void on_shutdown_deadline(void *user)
 {
     app_ctx_t *ctx = user;
     gobj_log(GOBJ_LOG_WARN, NULL, "shutdown_timeout expired, destroying the tree",
              "shutdown_timeout", json_integer(ctx->shutdown_timeout), NULL);
-    /* A second stop asks every gobj still stopping to finish now: a
-     * connection still flushing closes and publishes its EV_DISCONNECTED
-     * while its owner can still hear it, before the tree is destroyed. */
+    finish_now(ctx);
+}
+
+/* The graceful stop, whatever asked for it (a signal, gapp_shutdown, a
+ * gobj_loop_stop): stop the tree, then wait for its work to end within
+ * shutdown_timeout.  fields (stolen) say why, for the "stopping" record. */
+static void begin_stop(app_ctx_t *ctx, json_t *fields)
+{
+    if (ctx->stopping) {
+        json_decref(fields);
+        return;
+    }
+    ctx->stopping = 1;
+    if (ctx->request)
+        gobj_loop_timer_stop(ctx->request);
+    json_object_set_new(fields, "shutdown_timeout", json_integer(ctx->shutdown_timeout));
+    gobj_log_json(GOBJ_LOG_INFO, NULL, "stopping", fields);
     if (ctx->root)
         gobj_stop_tree(ctx->root);
-    finish(ctx);
+    if (ctx->shutdown_timeout == 0 || !ctx->deadline || !ctx->drain) {
+        /* No time to wait, but still no work cut off in the middle. */
+        finish_now(ctx);
+        return;
+    }
+    gobj_loop_timer_start(ctx->deadline, (uint64_t)ctx->shutdown_timeout, false);
+    gobj_loop_timer_start(ctx->drain, APP_DRAIN_POLL_MSEC, true);
 }
 
 static void on_signal(int signo, void *user)
@@ -1669,27 +1707,39 @@ static void on_signal(int signo, void *user)
                  json_string(signal_name(signo)), NULL);
         _exit(GAPP_EXIT_FAILURE);
     }
-    ctx->stopping = 1;
-    gobj_log(GOBJ_LOG_INFO, NULL, "stopping", "signal", json_string(signal_name(signo)),
-             "shutdown_timeout", json_integer(ctx->shutdown_timeout), NULL);
-    gobj_stop_tree(ctx->root);
-    if (ctx->shutdown_timeout == 0 || !ctx->deadline || !ctx->drain) {
-        finish(ctx);
-        return;
+    begin_stop(ctx, json_pack("{s:s}", "signal", signal_name(signo)));
+}
+
+static void on_shutdown_request(void *user)
+{
+    app_ctx_t *ctx = user;
+    begin_stop(ctx,
+               json_pack("{s:s, s:i}", "reason", "gapp_shutdown", "exit_status", ctx->exit_status));
+}
+
+int gapp_shutdown(int exit_status)
+{
+    app_ctx_t *ctx = running_app;
+    if (!ctx) {
+        gobj_log(GOBJ_LOG_ERROR, NULL, "gapp_shutdown: no gapp_main() is running", NULL);
+        return GOBJ_ESTATE;
     }
-    gobj_loop_timer_start(ctx->deadline, (uint64_t)ctx->shutdown_timeout, false);
-    gobj_loop_timer_start(ctx->drain, APP_DRAIN_POLL_MSEC, true);
+    if (ctx->stopping || ctx->shutdown_requested)
+        return 0;
+    ctx->shutdown_requested = 1;
+    ctx->exit_status = exit_status;
+    /* Never inside the caller's action: the stop walks the whole tree, the
+     * caller included, so it runs on a later loop turn. */
+    if (ctx->request)
+        gobj_loop_timer_start(ctx->request, 0, false);
+    return 0;
 }
 
 /* SIGUSR1: one info record "stats" that shows what the process holds now:
- * live gobjs, queued posts, open descriptors, and the statistics of the
- * gobjs of the tree (at most APP_STATS_MAX of them, depth first). */
-#define APP_STATS_MAX 64
-
+ * live gobjs, queued posts, open descriptors, and the statistics of every
+ * gobj of the tree that has any, depth first, keyed by full name. */
 static void collect_stats(const gobj_t *gobj, json_t *out)
 {
-    if (json_object_size(out) >= APP_STATS_MAX)
-        return;
     json_t *st = gobj_stats(gobj);
     if (st && json_object_size(st) > 0)
         json_object_set_new(out, gobj_full_name(gobj), st);
@@ -1782,6 +1832,17 @@ static int run(app_ctx_t *ctx)
         goto out;
     }
 
+    /* The timers exist before the tree does: a gobj may call
+     * gapp_shutdown() from its mt_create or mt_start. */
+    ctx->deadline = gobj_loop_timer_new(on_shutdown_deadline, ctx);
+    ctx->drain = gobj_loop_timer_new(on_drain_poll, ctx);
+    ctx->request = gobj_loop_timer_new(on_shutdown_request, ctx);
+    if (!ctx->deadline || !ctx->drain || !ctx->request) {
+        gobj_log(GOBJ_LOG_ERROR, NULL, "cannot create the runner's timers", NULL);
+        goto out;
+    }
+    running_app = ctx;
+
     if (create_node(ctx, json_object_get(ctx->cfg, "tree"), NULL) < 0)
         goto out;
     rc = gobj_start_tree(ctx->root);
@@ -1796,8 +1857,6 @@ static int run(app_ctx_t *ctx)
         goto out;
     }
 
-    ctx->deadline = gobj_loop_timer_new(on_shutdown_deadline, ctx);
-    ctx->drain = gobj_loop_timer_new(on_drain_poll, ctx);
     if (gobj_loop_on_signal(SIGINT, on_signal, ctx) < 0 ||
         gobj_loop_on_signal(SIGTERM, on_signal, ctx) < 0 ||
         gobj_loop_on_signal(SIGUSR1, on_stats_signal, ctx) < 0) {
@@ -1808,15 +1867,25 @@ static int run(app_ctx_t *ctx)
     gobj_log(GOBJ_LOG_INFO, NULL, "running", "name", json_string(config_name(ctx)), "version",
              json_string(ctx->app->version ? ctx->app->version : gobj_version()), "pid",
              json_integer((json_int_t)getpid()), "max_fds", json_integer(max_fds), NULL);
-    rc = gobj_loop_run();
-    if (rc < 0) {
-        gobj_log(GOBJ_LOG_ERROR, NULL, "the event loop failed", "error",
-                 json_string(gobj_strerror(rc)), NULL);
-        goto out;
+    while (!ctx->finished) {
+        rc = gobj_loop_run();
+        if (rc < 0) {
+            gobj_log(GOBJ_LOG_ERROR, NULL, "the event loop failed", "error",
+                     json_string(gobj_strerror(rc)), NULL);
+            goto out;
+        }
+        /* The loop returned before the tree was destroyed: a gobj called
+         * gobj_loop_stop() (or nothing was left to wait for).  That is a
+         * graceful shutdown with status 0, never a tree destroyed with its
+         * output still queued.  During the stop, the loop simply goes on:
+         * the deadline timer bounds it. */
+        if (!ctx->finished && !ctx->stopping)
+            begin_stop(ctx, json_pack("{s:s}", "reason", "gobj_loop_stop"));
     }
-    status = GAPP_EXIT_OK;
+    status = ctx->exit_status;
 
 out:
+    running_app = NULL;
     /* Nothing is left behind, whichever step failed. */
     if (ctx->root) {
         gobj_destroy(ctx->root);
@@ -1829,12 +1898,15 @@ out:
         gobj_loop_timer_free(ctx->deadline);
     if (ctx->drain)
         gobj_loop_timer_free(ctx->drain);
-    ctx->deadline = ctx->drain = NULL;
+    if (ctx->request)
+        gobj_loop_timer_free(ctx->request);
+    ctx->deadline = ctx->drain = ctx->request = NULL;
     gobj_set_global_attrs(NULL);
     if (own_loop)
         gobj_loop_free();
-    if (status == GAPP_EXIT_OK)
-        gobj_log(GOBJ_LOG_INFO, NULL, "exit", "name", json_string(config_name(ctx)), NULL);
+    if (ctx->finished)
+        gobj_log(GOBJ_LOG_INFO, NULL, "exit", "name", json_string(config_name(ctx)), "status",
+                 json_integer(status), NULL);
     return status;
 }
 

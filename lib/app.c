@@ -1275,7 +1275,7 @@ static void warn_shadowed(app_ctx_t *ctx, const char *arg, const gclass_t *gc, c
                            "GClass.attr; use -s %s.%s=%s",
                            arg, first->full, more, what, attr, first->full, attr, text);
     add_warning(ctx, msg,
-                json_pack("{s:s, s:s, s:s, s:I}", "set", arg, "gobj", first->full, "by", what,
+                json_pack("{s:s, s:s, s:s, s:I}", "set", arg, "node", first->full, "by", what,
                           "shadowed", (json_int_t)n));
     free(what);
     free(more);

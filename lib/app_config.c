@@ -744,7 +744,7 @@ static void warn_shadowed(app_ctx_t *ctx, const char *arg, const gclass_t *gc, c
     if (!first)
         return;
     char *what = by_global ? app__str_printf("global '%s'", by_global)
-                           : app__str_printf("its attrs (%s)", first->path);
+                           : app__str_printf("%s.attrs", first->path);
     char *more = n > 1 ? app__str_printf(" (and %zu more gobjs of %s)", n - 1, gclass_name(gc))
                        : app__str_printf("%s", "");
     char *msg = app__str_printf("-s '%s' does not reach %s%s: %s sets '%s', which wins over "

@@ -9,7 +9,7 @@
  * branches).  The calls are issued from main, from a loop timer callback
  * (both outside any dispatch) and, recursively, from the gclasses' own
  * actions, entry/exit hooks and methods (mt_create, mt_start, mt_stop,
- * mt_writing), within a budget per step.
+ * mt_writing, mt_tree_started, mt_inject_event), within a budget per step.
  *
  * The walker keeps a model: one slot per gobj, filled by mt_create and
  * emptied by mt_destroy, so it never holds a pointer to a freed gobj.  After
@@ -51,8 +51,9 @@ struct slot slots[N_SLOTS];
 struct walker W;
 static gclass_t *gc_flat, *gc_hsm;
 static gobj_loop_timer_t *timer;
-static const char *const ctx_names[] = {"main",      "timer",    "action",  "entry",     "exit",
-                                        "mt_create", "mt_start", "mt_stop", "mt_writing"};
+static const char *const ctx_names[] = {
+    "main",     "timer",   "action",     "entry",           "exit",           "mt_create",
+    "mt_start", "mt_stop", "mt_writing", "mt_tree_started", "mt_inject_event"};
 
 void w_pass(void)
 {
@@ -357,13 +358,16 @@ static void do_call(int ctx, int self)
     }
     case OP_SEND_GO:
     case OP_SEND_DO: {
-        gobj_event_t ev = op == OP_SEND_GO ? EV_W_GO : EV_W_DO;
+        /* EV_W_REFUSED is refused by most states: WalkFlat logs and
+         * returns GOBJ_ENOEVENT, WalkHsm hands it to mt_inject_event. */
+        gobj_event_t ev = op == OP_SEND_GO ? EV_W_GO : rnd(3) == 0 ? EV_W_REFUSED : EV_W_DO;
         w_say("send %s to %s", ev->name, sname(t));
         rc = gobj_send_event(g, ev, NULL, src);
         if (dying)
             W_CHECK(rc == GOBJ_EDESTROYED, "send to a destroying gobj returned %d", rc);
         else
-            W_CHECK(rc >= 0 || (rc == GOBJ_EDESTROYED && gone(t, g, serial)),
+            W_CHECK(rc >= 0 || (rc == GOBJ_EDESTROYED && gone(t, g, serial)) ||
+                        (rc == GOBJ_ENOEVENT && ev == EV_W_REFUSED && kind == K_FLAT),
                     "send %s to %s returned %d", ev->name, sname(t), rc);
         break;
     }
@@ -375,7 +379,7 @@ static void do_call(int ctx, int self)
         break;
     }
     case OP_POST_DO: {
-        gobj_event_t ev = rnd(2) ? EV_W_GO : EV_W_DO;
+        gobj_event_t ev = rnd(2) ? EV_W_GO : rnd(3) == 0 ? EV_W_REFUSED : EV_W_DO;
         w_say("post %s to %s", ev->name, sname(t));
         rc = gobj_post_event(g, ev, NULL, src);
         W_CHECK(rc == (dying ? GOBJ_EDESTROYED : 0), "post to %s returned %d", sname(t), rc);
@@ -748,7 +752,7 @@ int main(int argc, char **argv)
         done++;
     }
     fprintf(stderr, "%ld of %ld walks of %d steps clean; calls by context:", done, walks, steps);
-    for (int c = 0; c <= C_WRITING; c++)
+    for (int c = 0; c < N_CTX; c++)
         fprintf(stderr, " %s %ld", ctx_names[c], W.calls[c]);
     fputc('\n', stderr);
     return finish();

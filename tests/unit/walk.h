@@ -20,6 +20,7 @@ GOBJ_DECLARE_EVENT(EV_W_GO);
 GOBJ_DECLARE_EVENT(EV_W_OUT);
 GOBJ_DECLARE_EVENT(EV_W_RENAMED);
 GOBJ_DECLARE_EVENT(EV_W_PROBE);
+GOBJ_DECLARE_EVENT(EV_W_REFUSED);
 GOBJ_DECLARE_STATE(ST_W_IDLE);
 GOBJ_DECLARE_STATE(ST_W_BUSY);
 GOBJ_DECLARE_STATE(ST_W_TOP);
@@ -35,7 +36,20 @@ GOBJ_DECLARE_STATE(ST_W_B2);
 #define MAX_DEPTH 4 /* nesting of the hierarchical states */
 
 enum kind { K_FLAT, K_HSM };
-enum ctx { C_MAIN, C_TIMER, C_ACTION, C_ENTRY, C_EXIT, C_CREATE, C_START, C_STOP, C_WRITING };
+enum ctx {
+    C_MAIN,
+    C_TIMER,
+    C_ACTION,
+    C_ENTRY,
+    C_EXIT,
+    C_CREATE,
+    C_START,
+    C_STOP,
+    C_WRITING,
+    C_TREE_STARTED,
+    C_INJECT,
+    N_CTX
+};
 
 struct slot {
     gobj_t *g; /* NULL: free.  Set by mt_create, cleared by mt_destroy. */
@@ -72,7 +86,7 @@ struct walker {
     int pending_slot; /* the slot gobj_create is filling (read by mt_create) */
     unsigned serial;
     bool timer_fired;
-    long calls[C_WRITING + 1]; /* calls issued, by context */
+    long calls[N_CTX]; /* calls issued, by context */
 };
 extern struct walker W;
 

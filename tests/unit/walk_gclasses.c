@@ -21,6 +21,7 @@ GOBJ_DEFINE_EVENT(EV_W_GO);      /* in  {}: takes a transition */
 GOBJ_DEFINE_EVENT(EV_W_OUT);     /* in/out {color}: published */
 GOBJ_DEFINE_EVENT(EV_W_RENAMED); /* in  {original_event_name, ...}: a renamed EV_W_OUT */
 GOBJ_DEFINE_EVENT(EV_W_PROBE);   /* in  {}: no transition, no calls (quiescence check) */
+GOBJ_DEFINE_EVENT(EV_W_REFUSED); /* in  {}: accepted only in ST_W_BUSY and ST_W_B2 */
 
 GOBJ_DEFINE_STATE(ST_W_IDLE);
 GOBJ_DEFINE_STATE(ST_W_BUSY);
@@ -66,6 +67,8 @@ static void w_entry(gobj_t *g, gobj_state_t st)
             gobj_full_name(g));
     if (s < 0)
         return;
+    W_CHECK(gobj_hook_state(g) == st, "gobj_hook_state is %s in the entry hook of %s",
+            gobj_state_name(gobj_hook_state(g)), st->name);
     struct slot *m = &slots[s];
     gobj_state_t top = m->depth ? m->stack[m->depth - 1] : NULL;
     W_CHECK(walk_parent_state(st) == top, "%s entered %s from %s (its parent is %s)", sname(s),
@@ -84,6 +87,8 @@ static void w_exit(gobj_t *g, gobj_state_t st)
             gobj_full_name(g));
     if (s < 0)
         return;
+    W_CHECK(gobj_hook_state(g) == st, "gobj_hook_state is %s in the exit hook of %s",
+            gobj_state_name(gobj_hook_state(g)), st->name);
     struct slot *m = &slots[s];
     gobj_state_t top = m->depth ? m->stack[m->depth - 1] : NULL;
     W_CHECK(top == st, "%s exited %s, but the innermost entered state is %s", sname(s), st->name,
@@ -119,6 +124,8 @@ static int ac_any(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
     int s = w_self(g, ev->name);
     W_CHECK(!gobj_is_destroying(g), "%s received %s after its destroy", gobj_full_name(g),
             ev->name);
+    W_CHECK(!gobj_hook_state(g), "%s: gobj_hook_state is %s in an action", gobj_full_name(g),
+            gobj_state_name(gobj_hook_state(g)));
     if (s < 0)
         return 0;
     struct slot *m = &slots[s];
@@ -235,9 +242,32 @@ static const gobj_event_def_t w_events[] = {
     {EV_W_OUT, GOBJ_EV_IN | GOBJ_EV_OUT, "{color}"},
     {EV_W_RENAMED, GOBJ_EV_IN, "{original_event_name, color}"},
     {EV_W_PROBE, GOBJ_EV_IN, "{}"},
+    {EV_W_REFUSED, GOBJ_EV_IN, "{}"},
     {EV_STATE_CHANGED, GOBJ_EV_IN, "{previous, current}"},
     {NULL, 0, NULL},
 };
+
+static void mt_tree_started(gobj_t *g)
+{
+    int s = w_self(g, "mt_tree_started");
+    W_CHECK(!gobj_is_destroying(g), "mt_tree_started of %s after its destroy", gobj_full_name(g));
+    w_say("[%s mt_tree_started]", sname(s));
+    do_calls(C_TREE_STARTED, s, 30);
+}
+
+/* WalkHsm only: gets EV_W_REFUSED where no state accepts it. */
+static int mt_inject_event(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)kw;
+    (void)src;
+    int s = w_self(g, "mt_inject_event");
+    W_CHECK(!gobj_is_destroying(g), "%s got %s (injected) after its destroy", gobj_full_name(g),
+            ev->name);
+    w_say("[%s mt_inject_event %s in %s]", sname(s), ev->name,
+          gobj_state_name(gobj_current_state(g)));
+    do_calls(C_INJECT, s, 40);
+    return 0;
+}
 
 static const gobj_methods_t w_methods = {
     .mt_create = mt_create,
@@ -245,6 +275,16 @@ static const gobj_methods_t w_methods = {
     .mt_stop = mt_stop,
     .mt_destroy = mt_destroy,
     .mt_writing = mt_writing,
+    .mt_tree_started = mt_tree_started,
+};
+static const gobj_methods_t w_hsm_methods = {
+    .mt_create = mt_create,
+    .mt_start = mt_start,
+    .mt_stop = mt_stop,
+    .mt_destroy = mt_destroy,
+    .mt_writing = mt_writing,
+    .mt_tree_started = mt_tree_started,
+    .mt_inject_event = mt_inject_event,
 };
 
 /*  Flat:  ST_W_IDLE <--EV_W_GO--> ST_W_BUSY; every other event in both. */
@@ -255,8 +295,10 @@ static const gobj_methods_t w_methods = {
         GOBJ_ROW(EV_STATE_CHANGED, ac_any, NULL)
 static const gobj_row_t st_idle[] = {
     GOBJ_ROW(EV_W_GO, ac_any, ST_W_BUSY), W_COMMON_ROWS, {NULL, NULL, NULL, NULL}};
-static const gobj_row_t st_busy[] = {
-    GOBJ_ROW(EV_W_GO, ac_any, ST_W_IDLE), W_COMMON_ROWS, {NULL, NULL, NULL, NULL}};
+static const gobj_row_t st_busy[] = {GOBJ_ROW(EV_W_GO, ac_any, ST_W_IDLE),
+                                     GOBJ_ROW(EV_W_REFUSED, ac_any, NULL),
+                                     W_COMMON_ROWS,
+                                     {NULL, NULL, NULL, NULL}};
 static const gobj_state_def_t flat_states[] = {
     GOBJ_STATE(ST_W_IDLE, st_idle),
     GOBJ_STATE(ST_W_BUSY, st_busy),
@@ -286,6 +328,7 @@ static const gobj_row_t st_b1[] = {GOBJ_ROW(EV_W_GO, ac_any, ST_W_B1),
                                    GOBJ_ROW(EV_W_POSTED, ac_guard, NULL),
                                    {NULL, NULL, NULL, NULL}};
 static const gobj_row_t st_b2[] = {GOBJ_ROW(EV_W_GO, ac_guard, ST_W_A1),
+                                   GOBJ_ROW(EV_W_REFUSED, ac_any, NULL),
                                    GOBJ_ROW(EV_W_OUT, ac_guard, ST_W_A2),
                                    {NULL, NULL, NULL, NULL}};
 static const gobj_state_def_t hsm_states[] = {
@@ -313,6 +356,6 @@ const gclass_def_t walk_hsm_def = {
     .states = hsm_states,
     .events = w_events,
     .attrs = w_attrs,
-    .methods = w_methods,
+    .methods = w_hsm_methods,
     .priv_size = sizeof(struct wpriv),
 };

@@ -663,6 +663,7 @@ static int fuzz(long secs, int steps)
     unsigned long long next =
         ((unsigned long long)time(NULL) << 20) ^ ((unsigned long long)getpid() << 4);
     time_t end = time(NULL) + secs;
+    long failed = 0;
     printf("fuzz-walk: %ld s of walks of %d steps, seeds from %llu\n", secs, steps, next);
     fflush(stdout);
     while (time(NULL) < end) {
@@ -692,16 +693,19 @@ static int fuzz(long secs, int steps)
         int status = 0;
         waitpid(pid, &status, 0);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            fprintf(stderr, "fuzz-walk: a walk failed (%s %d) after %ld clean walks\n",
+            /* Go on with the next seed: one run lists every failing seed
+             * it met, not only the first. */
+            failed++;
+            fprintf(stderr, "fuzz-walk: a walk failed (%s %d)\n",
                     WIFSIGNALED(status) ? "signal" : "exit status",
-                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), sh->walks);
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             replay_hint(sh->seed, steps);
-            return 1;
         }
         next = sh->seed + 1;
     }
-    printf("fuzz-walk: %ld walks, %ld steps, all clean\n", sh->walks, sh->steps);
-    return 0;
+    printf("fuzz-walk: %ld walks of %d steps clean (%ld steps), %ld failed\n", sh->walks, steps,
+           sh->steps, failed);
+    return failed ? 1 : 0;
 }
 
 static long env_long(const char *name, long def)

@@ -15,6 +15,7 @@ tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/samples
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_fuzz_fuzz_config_LDADD = $(TESTLIBS)
 tests_fuzz_fuzz_gsock_bytes_SOURCES = tests/fuzz/fuzz_gsock_bytes.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_gsock_bytes_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_gsock_bytes_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_fuzz_fuzz_gsock_bytes_LDADD = $(TESTLIBS)
 
@@ -27,7 +28,10 @@ tests_fuzz_fuzz_gsock_bytes_LDFLAGS = $(TESTLINKFLAGS) $(FUZZER_LDFLAGS)
 
 ## make fuzz: each harness for FUZZ_SECONDS on one core, starting from (and
 ## adding to) a copy of its seed corpus in tests/fuzz/work/<harness>/.  A
-## crash leaves its input in tests/fuzz/work/ and fails the target.
+## crash leaves its input in tests/fuzz/work/ and fails the target.  A small
+## ASan quarantine triples the rate (freed memory is reused instead of
+## faulted in afresh); ASAN_OPTIONS from the environment wins.
+FUZZ_ASAN_OPTIONS = quarantine_size_mb=8:max_malloc_fill_size=0
 fuzz: fuzz-libfuzzer
 fuzz-libfuzzer: $(FUZZ_HARNESSES)
 	@failed=0; \
@@ -37,7 +41,8 @@ fuzz-libfuzzer: $(FUZZ_HARNESSES)
 	  cp -n $(srcdir)/tests/fuzz/corpus/$$name/* $$work/ 2>/dev/null; \
 	  dict=; test -f $(srcdir)/tests/fuzz/$${h##*/}.dict && dict=-dict=$(srcdir)/tests/fuzz/$${h##*/}.dict; \
 	  echo "fuzz: $$h for $(FUZZ_SECONDS) s (corpus $$work)"; \
-	  if ./$$h -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  if ASAN_OPTIONS=$${ASAN_OPTIONS:-$(FUZZ_ASAN_OPTIONS)} \
+	     ./$$h -max_total_time=$(FUZZ_SECONDS) -timeout=60 -print_final_stats=1 \
 	       -artifact_prefix=tests/fuzz/work/$$name- $$dict $$work \
 	       >tests/fuzz/work/$$name.log 2>&1; then \
 	    runs=`sed -n 's/^stat::number_of_executed_units: *//p' tests/fuzz/work/$$name.log`; \
@@ -56,7 +61,7 @@ tests_fuzz_fuzz_config_SOURCES += tests/fuzz/replay.c
 tests_fuzz_fuzz_config_CPPFLAGS += -DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/config"'
 tests_fuzz_fuzz_config_LDFLAGS = $(TESTLINKFLAGS)
 tests_fuzz_fuzz_gsock_bytes_SOURCES += tests/fuzz/replay.c
-tests_fuzz_fuzz_gsock_bytes_CPPFLAGS = $(AM_CPPFLAGS) \
+tests_fuzz_fuzz_gsock_bytes_CPPFLAGS += \
 	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz/corpus/gsock_bytes"'
 tests_fuzz_fuzz_gsock_bytes_LDFLAGS = $(TESTLINKFLAGS)
 

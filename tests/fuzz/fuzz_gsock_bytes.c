@@ -184,8 +184,7 @@ static char path_plain[96], path_tls[96], cert_file[96], key_file[96];
 static gobj_t *root, *srv[4];
 static int tcp_port;
 static SSL_CTX *client_ctx;
-static bool avoid_stop_uaf;
-static SSL_SESSION *session; /* the first full handshake's, for resumption */
+static bool avoid_known;
 static uint64_t slow_msec; /* FUZZ_SLOW_MS: report inputs that take longer */
 
 static void *count_malloc(size_t n)
@@ -254,7 +253,6 @@ static void teardown(void)
     gobj_set_global_attrs(NULL);
     gobj_loop_free();
     gclass_unregister_all();
-    SSL_SESSION_free(session);
     SSL_CTX_free(client_ctx);
     unlink(cert_file);
     unlink(key_file);
@@ -283,8 +281,8 @@ static void setup(void)
     done = 1;
     fuzz_quiet_init();
     json_set_alloc_funcs(count_malloc, count_free);
-    const char *v = getenv("FUZZ_AVOID_STOP_UAF");
-    avoid_stop_uaf = v && *v && *v != '0';
+    const char *v = getenv("FUZZ_AVOID_KNOWN");
+    avoid_known = v && *v && *v != '0';
     if ((v = getenv("FUZZ_SLOW_MS")))
         slow_msec = strtoull(v, NULL, 10);
     /* Log records are not what this harness checks (FUZZ_VERBOSE shows them). */
@@ -488,24 +486,18 @@ static int client_connect(client_t *c, bool small_buffers)
     return 0;
 }
 
-/* The TLS handshake, the server's side running in the loop turns: a full
- * one, or one that resumes the session of an earlier full handshake. */
-static void client_handshake(client_t *c, bool full)
+/* The TLS handshake, the server's side running in the loop turns. */
+static void client_handshake(client_t *c)
 {
     c->ssl = SSL_new(client_ctx);
     if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
         fuzz_fail("cannot make the client TLS session");
-    if (!full && session)
-        SSL_set_session(c->ssl, session);
     uint64_t deadline = gobj_loop_now_msec() + QUIET_MSEC;
     for (;;) {
         ERR_clear_error();
         int r = SSL_connect(c->ssl);
-        if (r == 1) {
-            if (!session)
-                session = SSL_get1_session(c->ssl);
+        if (r == 1)
             return;
-        }
         int e = SSL_get_error(c->ssl, r);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
             char why[256];
@@ -565,7 +557,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (c.transport == T_TLS)
-        client_handshake(&c, (s & 128) != 0);
+        client_handshake(&c);
     if (c.transport != T_TLS_RAW)
         WAIT_FOR(&c, false, rec.connected == 1, "no EV_CONNECTED for an accepted connection");
 
@@ -628,10 +620,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             case 1:
                 /* arg bit 2: from outside any dispatch, else from an action.
-                 * FUZZ_AVOID_STOP_UAF=1 always takes the action: the
+                 * FUZZ_AVOID_KNOWN=1 always takes the action: the
                  * outside call hits the use-after-free of
                  * tests/fuzz/crashers/README.md until it is fixed. */
-                if ((arg & 4) && !avoid_stop_uaf)
+                if ((arg & 4) && !avoid_known)
                     gobj_stop(rec.sock);
                 else
                     gobj_send_event(root, EV_FZ_STOP, NULL, NULL);

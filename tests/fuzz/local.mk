@@ -19,7 +19,7 @@ tests_fuzz_fuzz_gsock_bytes_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_gsock_bytes_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_fuzz_fuzz_gsock_bytes_LDADD = $(TESTLIBS)
 
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/crashers tests/fuzz/fuzz_config.dict
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/crashers tests/fuzz/fuzz_config.dict doc/fuzzing.md
 
 if FUZZERS
 noinst_PROGRAMS += $(FUZZ_HARNESSES)

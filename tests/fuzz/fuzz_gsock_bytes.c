@@ -184,7 +184,6 @@ static char path_plain[96], path_tls[96], cert_file[96], key_file[96];
 static gobj_t *root, *srv[4];
 static int tcp_port;
 static SSL_CTX *client_ctx;
-static bool avoid_known;
 static uint64_t slow_msec; /* FUZZ_SLOW_MS: report inputs that take longer */
 
 static void *count_malloc(size_t n)
@@ -281,9 +280,8 @@ static void setup(void)
     done = 1;
     fuzz_quiet_init();
     json_set_alloc_funcs(count_malloc, count_free);
-    const char *v = getenv("FUZZ_AVOID_KNOWN");
-    avoid_known = v && *v && *v != '0';
-    if ((v = getenv("FUZZ_SLOW_MS")))
+    const char *v = getenv("FUZZ_SLOW_MS");
+    if (v)
         slow_msec = strtoull(v, NULL, 10);
     /* Log records are not what this harness checks (FUZZ_VERBOSE shows them). */
     if (!getenv("FUZZ_VERBOSE"))
@@ -619,11 +617,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 server_closed = true;
                 break;
             case 1:
-                /* arg bit 2: from outside any dispatch, else from an action.
-                 * FUZZ_AVOID_KNOWN=1 always takes the action: the
-                 * outside call hits the use-after-free of
-                 * tests/fuzz/crashers/README.md until it is fixed. */
-                if ((arg & 4) && !avoid_known)
+                /* arg bit 2: from outside any dispatch, else from an action
+                 * (the corpus's plain-server-stop-outside-dispatch was a
+                 * use-after-free in stop(), lib/gobj.c, before Rule 9). */
+                if (arg & 4)
                     gobj_stop(rec.sock);
                 else
                     gobj_send_event(root, EV_FZ_STOP, NULL, NULL);

@@ -60,6 +60,7 @@ static void run_hook(gobj_t *g, int16_t s, bool entry)
     if (!fn)
         return;
     g->flags |= GOBJ_F_IN_HOOK;
+    g->hook_state = s;
     fn(g);
     g->flags &= ~(unsigned)GOBJ_F_IN_HOOK;
 }
@@ -324,6 +325,13 @@ bool gobj_is_in_state(const gobj_t *g, gobj_state_t st)
         if (g->gc->states[s].name == st)
             return true;
     return false;
+}
+
+gobj_state_t gobj_hook_state(const gobj_t *g)
+{
+    if (!g || !(g->flags & GOBJ_F_IN_HOOK))
+        return NULL;
+    return g->gc->states[g->hook_state].name;
 }
 
 bool gobj_has_input_event(const gobj_t *g, gobj_event_t ev)

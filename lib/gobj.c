@@ -542,25 +542,29 @@ static size_t snapshot_children(const gobj_t *g, gobj_t **stack, size_t n_stack,
 
 /* The gobjs one gobj_start_tree call started, in order, so that a failure
  * stops exactly those and leaves alone what was running before the call. */
-struct started {
+struct gobj_list {
     gobj_t **v;
     size_t n, cap;
     bool oom;
 };
+struct started {
+    struct gobj_list pre;  /* in start order: undone last first on failure */
+    struct gobj_list post; /* children before parents: mt_tree_started order */
+};
 
-static void started_add(struct started *s, gobj_t *g)
+static void list_add(struct gobj_list *l, gobj_t *g)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 16;
-        gobj_t **v = realloc(s->v, cap * sizeof *v);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        gobj_t **v = realloc(l->v, cap * sizeof *v);
         if (!v) {
-            s->oom = true;
+            l->oom = true;
             return;
         }
-        s->v = v;
-        s->cap = cap;
+        l->v = v;
+        l->cap = cap;
     }
-    s->v[s->n++] = g;
+    l->v[l->n++] = g;
 }
 
 static int start_tree(gobj_t *g, struct started *s)
@@ -572,7 +576,7 @@ static int start_tree(gobj_t *g, struct started *s)
     if (rc < 0)
         return rc;
     if (!was_running)
-        started_add(s, g);
+        list_add(&s->pre, g);
     /* A child's start may create or destroy siblings: walk a snapshot
      * (the caller holds the depth, so nothing in it is freed meanwhile). */
     gobj_t *stack[32], **v;
@@ -584,6 +588,8 @@ static int start_tree(gobj_t *g, struct started *s)
         free(v);
     if (rc >= 0 && !gobj__alive(g))
         rc = GOBJ_EDESTROYED;
+    if (rc >= 0 && !was_running)
+        list_add(&s->post, g);
     return rc;
 }
 
@@ -592,19 +598,29 @@ int gobj_start_tree(gobj_t *g)
     if (!gobj__alive(g))
         return g ? GOBJ_EDESTROYED : GOBJ_EINVAL;
     gobj__enter(); /* rule 9: nothing is freed until the walk is over */
-    struct started s = {0};
+    struct started s = {{0}, {0}};
     int rc = start_tree(g, &s);
+    if (rc >= 0 && (s.pre.oom || s.post.oom))
+        rc = GOBJ_ENOMEM; /* cannot tell what to undo or notify: undo what is known */
     if (rc < 0) {
         /* gobj_start logged the failure where it happened; stop what this
          * call started, last first, and nothing that was running before. */
-        if (s.oom)
+        if (s.pre.oom || s.post.oom)
             gobj__errorf(g, "gobj_start_tree %s: out of memory recording what it started",
                          g->full_name);
-        for (size_t i = s.n; i-- > 0;)
-            if (gobj__alive(s.v[i]))
-                gobj_stop(s.v[i]);
+        for (size_t i = s.pre.n; i-- > 0;)
+            if (gobj__alive(s.pre.v[i]))
+                gobj_stop(s.pre.v[i]);
+    } else {
+        for (size_t i = 0; i < s.post.n; i++) {
+            gobj_t *c = s.post.v[i];
+            if (gobj__alive(c) && (c->flags & GOBJ_F_RUNNING) &&
+                c->gc->def->methods.mt_tree_started)
+                c->gc->def->methods.mt_tree_started(c);
+        }
     }
-    free(s.v);
+    free(s.pre.v);
+    free(s.post.v);
     gobj__leave();
     return rc;
 }

@@ -92,6 +92,7 @@ struct gobj {
     unsigned flags;
     int16_t state;          /* the leaf */
     int16_t pending_target; /* hierarchical: gobj_change_state inside an action */
+    int16_t hook_state;     /* the state whose entry/exit hook runs (GOBJ_F_IN_HOOK) */
     unsigned trace;         /* this gobj's own trace levels */
     char *name;
     char *full_name;

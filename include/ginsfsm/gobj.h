@@ -220,6 +220,11 @@ typedef struct gobj_methods {
     void (*mt_writing)(gobj_t *gobj, const char *attr);
     /* Gets events that no state accepts instead of the refusal; kw borrowed. */
     int (*mt_inject_event)(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+    /* After gobj_start_tree has started this gobj and its whole subtree
+     * (children's calls come first), so that a parent can talk to its
+     * started children at once.  Called only when the whole call
+     * succeeded, and only for the gobjs that call started. */
+    void (*mt_tree_started)(gobj_t *gobj);
 } gobj_methods_t;
 
 typedef struct gclass_def {
@@ -375,6 +380,9 @@ bool gobj_is_in_state(const gobj_t *gobj, gobj_state_t st);   /* leaf or ancesto
  * state, entered after mt_create returns.
  * Returns: true if done or recorded. */
 bool gobj_change_state(gobj_t *gobj, gobj_state_t st);
+/* Inside an entry or exit hook: the state whose hook is running, so that one
+ * hook function can serve many states.  NULL outside hooks. */
+gobj_state_t gobj_hook_state(const gobj_t *gobj);
 
 /*--------------------------------------------------------------------------*
  *  Publish / subscribe

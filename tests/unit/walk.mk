@@ -16,5 +16,4 @@ EXTRA_DIST += doc/testing.md
 fuzz-walk: tests/unit/test_random_walk
 	secs='$(FUZZ_SECONDS)'; ./tests/unit/test_random_walk --fuzz "$${secs:-60}"
 
-fuzz: fuzz-walk
-.PHONY: fuzz fuzz-walk
+.PHONY: fuzz-walk

@@ -463,6 +463,13 @@ static void do_call(int ctx, int self)
         break;
     }
     case OP_TIMER:
+        /* The loop must find nothing but the timer: which turn runs a
+         * 0 ms timer depends on the clock, and a walk must depend only on
+         * its seed.  So what is queued is delivered first. */
+        for (int i = 0; i < 64 && gobj_posted_count(); i++)
+            gobj_run_posted(SIZE_MAX);
+        if (gobj_posted_count())
+            break;
         w_say("loop turn with a 0 ms timer");
         W.timer_fired = false;
         gobj_loop_timer_start(timer, 0, false);

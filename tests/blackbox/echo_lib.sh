@@ -125,6 +125,18 @@ expect_exit1() {
     return 0
 }
 
+# expect_exit2 NAME SECONDS : the server NAME (last started, BG_PID) exits
+# with status 2 (a configuration error) within SECONDS.
+expect_exit2() {
+    wait_exit "$BG_PID" "$2"
+    if [ "$EXIT_STATUS" != 2 ]; then
+        fail "$1: exit status $EXIT_STATUS, expected 2"
+        dump "$TMP/$1.err"
+        return 1
+    fi
+    return 0
+}
+
 # stats_now NAME PID : asks gserve for a stats record (SIGUSR1), waits for it
 # (bounded) and sets GOBJS and FDS from it.
 stats_now() {

@@ -53,6 +53,27 @@ else
     dump "$TMP/fd.err"
 fi
 
+# Configuration errors found at start: exit 2 naming the server and what is
+# wrong.  A backlog that does not fit listen()'s int (2^40 used to become 0),
+# and a subscriber that does not exist (the server used to start, then spin
+# on its listener without accepting).
+echo_config "$TMP/backlog.json" '{}' \
+    'server={ "host": "127.0.0.1", "port": 0, "backlog": 1099511627776 }'
+start_bg backlog "$GSERVE" -c "$TMP/backlog.json" --log-format json
+if expect_exit2 backlog 20; then
+    contains "$TMP/backlog.err" "echo.server" &&
+        contains "$TMP/backlog.err" "backlog must be 1..2147483647, not 1099511627776" &&
+        pass "backlog 2^40: exit 2 naming the server and the attribute"
+fi
+echo_config "$TMP/nosub.json" '{}' \
+    'server={ "host": "127.0.0.1", "port": 0, "subscriber": "nobody" }'
+start_bg nosub "$GSERVE" -c "$TMP/nosub.json" --log-format json
+if expect_exit2 nosub 20; then
+    contains "$TMP/nosub.err" "echo.server" &&
+        contains "$TMP/nosub.err" "the subscriber 'nobody' does not exist" &&
+        pass "subscriber nobody: exit 2 naming the server and the subscriber"
+fi
+
 # Backpressure: a client sends up to 256 MiB without reading.  The server
 # must stop reading once its unsent output passes tx_high_water (1 MiB): then
 # the client can only fill the kernel buffers (a few MiB) and stalls.

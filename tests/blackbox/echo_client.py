@@ -378,6 +378,66 @@ def cmd_hold(a):
           % (len(socks), "".join("; stuck: " + e for e in ends)))
 
 
+def cmd_trickle(a):
+    """Opens N connections and stays silent until the server closes each one
+    (its inactivity_timeout: EOF); from then on sends one byte every
+    --interval seconds, as a peer that keeps the server's lingering close
+    busy would, until the send fails (the server closed the descriptor for
+    good: a reset).  Writes --ready once --ready-after of them are
+    trickling; stops when the file --until exists (or after --max seconds)
+    and fails if any connection the server closed was still accepting bytes
+    --hold seconds after its EOF."""
+    socks = []
+    for _ in range(a.n):
+        s = connect(a.addr, a.timeout)
+        s.setblocking(False)
+        socks.append(s)
+    eof_at = {}   # index -> time of the server's EOF
+    gone_at = {}  # index -> time a send failed (the descriptor is closed)
+    ready = False
+    t_end = time.monotonic() + a.max
+    next_send = 0.0
+    while not (a.until and os.path.exists(a.until)):
+        now = time.monotonic()
+        if now > t_end:
+            raise Failure("trickle: %s did not appear within %gs" % (a.until, a.max))
+        for i, s in enumerate(socks):
+            if i in eof_at:
+                continue
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                eof_at[i] = now
+        if now >= next_send:
+            next_send = now + a.interval
+            for i in eof_at:
+                if i in gone_at:
+                    continue
+                try:
+                    socks[i].send(b"t")
+                except OSError:
+                    gone_at[i] = now
+        if not ready and len(eof_at) - len(gone_at) >= a.ready_after:
+            with open(a.ready, "w", encoding="utf-8") as f:
+                f.write("%d\n" % os.getpid())
+            ready = True
+        time.sleep(0.02)
+    now = time.monotonic()
+    for s in socks:
+        s.close()
+    held = [i for i in eof_at if gone_at.get(i, now) - eof_at[i] > a.hold]
+    if held:
+        raise Failure("trickle: %d of %d connections closed by the server kept their "
+                      "descriptor more than %gs after the close"
+                      % (len(held), len(eof_at), a.hold))
+    print("trickle: %d connections, %d closed by the server, %d of them let go "
+          "within %gs while trickling" % (len(socks), len(eof_at), len(gone_at), a.hold))
+
+
 def cmd_maxconn(a):
     """With max_connections 2: two clients echo; a third connects (backlog) but
     gets no echo while both are open; once one closes, it is echoed."""
@@ -749,6 +809,15 @@ def main():
     sp.add_argument("--stuck-bytes", type=size, default=size("64M"))
     sp.add_argument("--stuck-end", choices=("any", "eof", "complete"), default="any")
     sp.add_argument("--drain-after", type=float, default=0.0)
+    sp = add("trickle", cmd_trickle)
+    sp.add_argument("n", type=int)
+    sp.add_argument("--interval", type=float, default=0.5)
+    sp.add_argument("--ready", required=True, help="file written once enough trickle")
+    sp.add_argument("--ready-after", type=int, default=1)
+    sp.add_argument("--until", required=True, help="stop once this file exists")
+    sp.add_argument("--max", type=float, default=60.0, help="bound on waiting for --until")
+    sp.add_argument("--hold", type=float, default=10.0,
+                    help="seconds a closed connection may keep accepting bytes")
     sp = add("maxconn", cmd_maxconn)
     sp.add_argument("--wait", type=float, default=1.0)
     sp = add("flood", cmd_flood, timeout=30.0)

@@ -5,15 +5,18 @@
  * What it is
  *   gobj_start binds every configured address, all or nothing, and starts
  *   accepting.  Each accepted connection becomes a GSock named
- *   "<server-name>.clisrv_<n>" (n counts up from 1, never reused), created as
- *   a child of the subscriber (the parent unless `subscriber` names another
- *   gobj).  The GSock subscribes its parent to its output events, so the
+ *   "<server-name>.clisrv_<n>" (n counts up from 1 across every server of
+ *   the process: unique under the subscriber, never reused), created as a
+ *   child of the subscriber (the parent unless `subscriber` names another
+ *   gobj, which must exist at start).  The GSock subscribes its parent to its output events, so the
  *   subscriber gets EV_CONNECTED {peername, sockname} with the GSock as src,
  *   then that GSock's EV_RX_DATA ... EV_DISCONNECTED.  The subscriber owns
  *   the GSock and destroys it, normally on EV_DISCONNECTED.
  *
  * Lifecycle
- *   gobj_start  binds (the first time) and accepts.  On any failure every
+ *   gobj_start  checks the subscriber, backlog, port(s) and path
+ *               (GOBJ_ECONFIG, one error naming what is wrong), binds (the
+ *               first time) and accepts.  On any failure every
  *               socket already bound is closed, a unix socket file it
  *               created is removed, one error names the address and the OS
  *               reason, and the start fails with the negated errno.
@@ -30,12 +33,15 @@
  * context and run the handshake before their EV_CONNECTED; one that fails
  * (or times out) is never announced and is counted in tls_failures.
  *
- * Accepting pauses by itself at max_connections (until one closes) and on
- * EMFILE / ENFILE / ENOBUFS / ENOMEM (a timer retries after 100 ms, doubling
- * to 1 s; one warning per burst).  ECONNABORTED and the like are skipped.
+ * Accepting pauses by itself at max_connections (until one closes; the
+ * connections in their lingering close count, see linger.h), on EMFILE /
+ * ENFILE / ENOBUFS / ENOMEM (a timer retries after 100 ms, doubling to 1 s;
+ * one warning per burst), and when the subscriber is gone (one error; the
+ * next start checks again).  ECONNABORTED and the like are skipped.
  *
  * Input events: internal only (listener readable, the retry timer, one of
- * its GSocks closed).  Output events: none of its own.
+ * its GSocks closed, one of its lingering closes over).  Output events:
+ * none of its own.
  * Attributes: see the table below and doc/gclasses/GServerSock.md.
  */
 #include <errno.h>
@@ -800,10 +806,11 @@ static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
  *            gobj_start (binds all, or fails and stays)
  *  ST_IDLE ---------------------------------------------> ST_LISTENING --.
  *                                                           |  ^         | EV_SRVSOCK_READABLE:
- *      gobj_stop / max_connections reached / EMFILE...      |  |         | accept, hand over
- *                                                           v  |<--------'
+ *      gobj_stop / max_connections reached / EMFILE... /    |  |         | accept, hand over
+ *      the subscriber is gone                               v  |<--------'
  *                                                        ST_PAUSED
- *      gobj_start / a GSock closed (below max) / EV_SRVSOCK_RETRY  (back up)
+ *      gobj_start / a GSock closed or a lingering close over (below max) /
+ *      EV_SRVSOCK_RETRY  (back up)
  *
  * The sockets stay bound in ST_PAUSED; only destroy closes them.  The
  * actions and methods choose the state (update_accepting).

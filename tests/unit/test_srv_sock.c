@@ -75,7 +75,8 @@ static void test_port0_and_names(void)
     T_EQ_INT(t_log_find("info", addr), 1);
     T_EQ_INT(t_log_find("info", "\"msg\":\"listening\""), 1);
 
-    /* n counts up and is never reused. */
+    /* n counts up from 1 (the first server of this process) and is never
+     * reused. */
     for (int i = 1; i <= 3; i++) {
         int fd = t_connect_tcp("127.0.0.1", port);
         T_ASSERT(RUN_UNTIL(srec.connected == i, 5000));
@@ -563,7 +564,7 @@ int main(void)
 {
     signal(SIGPIPE, SIG_DFL);
     t_init();
-    test_port0_and_names();
+    test_port0_and_names(); /* first: it reads the first GSock numbers */
     test_two_ports();
     test_dual_stack();
     test_all_or_nothing();

@@ -560,6 +560,43 @@ static void test_linger_deadline_and_count(void)
     t_end();
 }
 
+/* No re-entrant callbacks: nothing a call on the server (or on one of its
+ * GSocks) does delivers an accepted connection's EV_CONNECTED to the caller
+ * before the call returns.  Clients wait in the backlog; each call that
+ * lets the server accept again (gobj_start, a higher max_connections)
+ * only re-enables the listener, and the accept comes from a later loop
+ * turn. */
+static void test_no_reentrant_accept(void)
+{
+    t_setup();
+    srec.keep_on_disconnected = true;
+    gobj_t *s = t_server("server", json_pack("{s:s, s:i, s:i}", "host", "127.0.0.1", "port", 0,
+                                             "max_connections", 1));
+    T_EQ_INT(gobj_start(s), 0);
+    int port = (int)gobj_read_int(s, "port");
+    T_EQ_INT(gobj_stop(s), 0);
+    int fds[3];
+    for (int i = 0; i < 3; i++)
+        fds[i] = t_connect_tcp("127.0.0.1", port);
+    t_run_for(100);
+    T_EQ_INT(gobj_start(s), 0);
+    T_EQ_INT(srec.connected, 0); /* not inside gobj_start */
+    T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+    t_run_for(50);
+    T_EQ_INT(srec.connected, 1); /* at the limit */
+    T_EQ_INT(gobj_write_attr(s, "max_connections", json_integer(2)), 0);
+    T_EQ_INT(srec.connected, 1); /* not inside the write */
+    T_ASSERT(RUN_UNTIL(srec.connected == 2, 5000));
+    /* Unlimited again: the third comes on a later turn too. */
+    T_EQ_INT(gobj_write_attr(s, "max_connections", json_integer(0)), 0);
+    T_EQ_INT(srec.connected, 2);
+    T_ASSERT(RUN_UNTIL(srec.connected == 3, 5000));
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    T_ASSERT(RUN_UNTIL(gobj_read_int(s, "n_gsocks") == 0, 5000));
+    t_end();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL);
@@ -580,5 +617,6 @@ int main(void)
     test_bad_backlog();
     test_unix_path_too_long();
     test_linger_deadline_and_count();
+    test_no_reentrant_accept();
     return t_done();
 }

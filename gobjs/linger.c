@@ -16,8 +16,15 @@
  * A socket a server accepted is charged to that server's account while it
  * lingers (linger.h), so that max_connections bounds the descriptors its
  * clients hold, lingering ones included.
+ *
+ * The loop being freed (the process is about to exit, say after a graceful
+ * stop) does not cut the lingering closes short: closing them all at once
+ * would reset every client still reading the end of its replies while its
+ * own last bytes arrive.  gobj_loop_free waits for them (poll), each until
+ * its peer closes or its own deadline, so at most LINGER_MSEC.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -198,9 +205,47 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
         finish(l, true);
 }
 
+/* Wait, without the loop, until every lingering close is over: its peer
+ * closed, or its deadline passed. */
+static void settle_all(void)
+{
+    size_t cap = 0;
+    for (struct lingering_fd *l = lingering; l; l = l->next)
+        cap++;
+    struct pollfd *pf = calloc(cap ? cap : 1, sizeof *pf);
+    struct lingering_fd **ls = calloc(cap ? cap : 1, sizeof *ls);
+    while (pf && ls && lingering) {
+        uint64_t now = gobj_loop_now_msec();
+        uint64_t first = UINT64_MAX;
+        nfds_t n = 0;
+        for (struct lingering_fd *l = lingering, *next; l; l = next) {
+            next = l->next;
+            if (l->deadline <= now) {
+                finish(l, false);
+                continue;
+            }
+            if (l->deadline < first)
+                first = l->deadline;
+            pf[n] = (struct pollfd){.fd = l->fd, .events = POLLIN};
+            ls[n++] = l;
+        }
+        if (!n)
+            break;
+        int rc = poll(pf, n, (int)(first - now));
+        if (rc < 0 && errno != EINTR)
+            break;
+        for (nfds_t i = 0; i < n && rc > 0; i++)
+            if (pf[i].revents && drain(pf[i].fd))
+                finish(ls[i], false);
+    }
+    free(pf);
+    free(ls);
+}
+
 static void finish_all(void *user)
 {
     (void)user;
+    settle_all();
     while (lingering)
         finish(lingering, false);
     for (size_t i = 0; i < n_marks; i++)

@@ -179,9 +179,10 @@ def compare(sent, got, what):
                           % (what, i, sent[i], got[i]))
 
 
-def wait_eof(s, timeout):
-    """Reads (and counts) until EOF; returns ("eof", "reset" or "timeout",
-    the number of bytes read)."""
+def wait_eof(s, timeout, delay=0.0):
+    """Reads (and counts) until EOF, sleeping delay seconds after each read
+    (a slow reader); returns ("eof", "reset" or "timeout", the number of
+    bytes read)."""
     s.settimeout(0.5)
     deadline = time.monotonic() + timeout
     n = 0
@@ -195,6 +196,8 @@ def wait_eof(s, timeout):
         if not data:
             return "eof", n
         n += len(data)
+        if delay:
+            time.sleep(delay)
     return "timeout", n
 
 
@@ -305,7 +308,8 @@ def cmd_hold(a):
     holds unsent output of its own, up to its tx_high_water).  Then
     either waits for the file --until and closes them all, or waits until the
     server has closed every one (EOF).  The stuck ones start reading only
-    --drain-after seconds later and then, by --stuck-end: "any" end (EOF or
+    --drain-after seconds later (and, with --slow-read, sleep that long
+    after each read of up to 64 KiB) and then, by --stuck-end: "any" end (EOF or
     reset) will do, "eof" (not a reset), or "complete" (every byte they sent
     comes back, then EOF)."""
     socks = []
@@ -360,7 +364,7 @@ def cmd_hold(a):
         s.close()
     time.sleep(a.drain_after)
     for i, sent in stuck.items():
-        how, n = wait_eof(socks[i], a.eof)
+        how, n = wait_eof(socks[i], a.eof, a.slow_read)
         if a.stuck_end == "complete" and (how != "eof" or n != sent):
             bad.append("stuck connection %d: sent %d bytes, got %d back, then %s "
                        "(expected all of them, then EOF)" % (i, sent, n, how))
@@ -809,6 +813,7 @@ def main():
     sp.add_argument("--stuck-bytes", type=size, default=size("64M"))
     sp.add_argument("--stuck-end", choices=("any", "eof", "complete"), default="any")
     sp.add_argument("--drain-after", type=float, default=0.0)
+    sp.add_argument("--slow-read", type=float, default=0.0)
     sp = add("trickle", cmd_trickle)
     sp.add_argument("n", type=int)
     sp.add_argument("--interval", type=float, default=0.5)

@@ -101,6 +101,13 @@ shutdown shut_flush 5000 '{ "GSock.tx_high_water": 67108864 }' \
 # clean end (EOF after what the server sent), not a reset that would
 # discard the output the server flushed.
 shutdown shut_backpressure 5000 '{}' 4 --stuck 1 --drain-after 1 --stuck-end eof
+# The same with a client that reads slowly (64 KiB every 20 ms), as any
+# client does on a busy machine: gserve's exit must not reset it while the
+# end of its replies is still on the way.  (Before, the lingering closes were
+# cut short when the loop was freed, and the client got a few MiB back, then
+# a reset.)
+shutdown shut_slow_reader 5000 '{}' 4 --stuck 1 --drain-after 1 --stuck-end eof \
+    --slow-read 0.02
 # A client that does not read before shutdown_timeout (1 s) expires: the
 # stop is bounded, and the connection still gets its EV_DISCONNECTED.
 shutdown shut_stuck 1000 '{}' 4 --stuck 1 --drain-after 3

@@ -11,6 +11,13 @@ Every command prints one line that says what it saw and exits 0 when what
 it saw is what the contract promises, 1 otherwise (with the reason on
 stderr), 2 on bad usage.  Every wait is bounded.
 
+Every bound on a wait (--timeout, --eof, the --max of hold, trickle and
+seq, trickle's --hold) is multiplied by the environment's TIME_SCALE (an
+integer, 1 when unset; the shell tests export it, default 2), so that a busy
+machine does not fail a test that would pass.  Durations that are part of
+what is tested (a client that must get no echo for --wait seconds, idle's
+--min, the intervals) are not scaled.
+
 Addresses are written as gserve prints them: "127.0.0.1:7000",
 "[::1]:7000", or a unix socket path (anything that starts with "/").
 """
@@ -340,8 +347,11 @@ def cmd_hold(a):
                     time.sleep(0.01)
             s.setblocking(True)
             stuck[i] = sent
-    with open(a.ready, "w", encoding="utf-8") as f:
-        f.write("%d\n" % os.getpid())
+    # The ready file: our pid, then every byte sent so far (what the server
+    # echoes once it has read everything).
+    with open(a.ready + ".tmp", "w", encoding="utf-8") as f:
+        f.write("%d\nsent %d\n" % (os.getpid(), (len(socks) if a.echo else 0) + sum(stuck.values())))
+    os.rename(a.ready + ".tmp", a.ready)
     if a.until:
         t_end = time.monotonic() + a.max
         while not os.path.exists(a.until):
@@ -686,6 +696,18 @@ def cmd_stats(a):
     print("%s %s %s" % (last.get("gobjs"), last.get("fds"), last.get("posted")))
 
 
+def cmd_echoed(a):
+    """Prints the Echo sample's echoed_bytes from the last stats record."""
+    last = None
+    for r in read_log(a.log):
+        if r.get("msg") == "stats":
+            last = r
+    if last is None:
+        raise Failure("no stats record in %s" % a.log)
+    echo = (last.get("stats") or {}).get("echo") or {}
+    print(echo.get("echoed_bytes", 0))
+
+
 def cmd_count(a):
     print(sum(1 for r in read_log(a.log) if r.get("msg") == a.msg))
 
@@ -846,7 +868,8 @@ def main():
     sp.add_argument("seconds", type=float)
     sp.add_argument("--limit", type=float, default=0.5)
     add("has-ipv6", cmd_has_ipv6, addr=False)
-    for name, fn in (("listening", cmd_listening), ("stats", cmd_stats)):
+    for name, fn in (("listening", cmd_listening), ("stats", cmd_stats),
+                     ("echoed", cmd_echoed)):
         sp = add(name, fn, addr=False)
         sp.add_argument("log")
     sp = add("count", cmd_count, addr=False)
@@ -863,12 +886,26 @@ def main():
 
     a = p.parse_args()
     try:
+        scale = int(os.environ.get("TIME_SCALE", "1"))
+    except ValueError:
+        scale = 0
+    if scale < 1:
+        print("%s: TIME_SCALE must be an integer >= 1" % PROG, file=sys.stderr)
+        return 2
+    a.timeout *= scale
+    for bound in ("eof", "hold"):
+        if hasattr(a, bound):
+            setattr(a, bound, getattr(a, bound) * scale)
+    if a.cmd in ("hold", "trickle", "seq"):
+        a.max *= scale
+    try:
         a.fn(a)
     except Failure as e:
         print("%s %s: %s" % (PROG, a.cmd, e), file=sys.stderr)
         return 1
     except OSError as e:
-        if e.errno == errno.ENOENT and a.cmd in ("listening", "stats", "pairs", "count"):
+        if e.errno == errno.ENOENT and a.cmd in ("listening", "stats", "echoed", "pairs",
+                                                 "count"):
             print("%s %s: %s" % (PROG, a.cmd, e), file=sys.stderr)
             return 1
         print("%s %s: unexpected error: %s" % (PROG, a.cmd, e), file=sys.stderr)

@@ -1,8 +1,11 @@
 ## gobjs: rules of this area (fragment of the top Makefile.am).
-## The event loop (lib/loop.c, the only lib/ file that touches libevent) and
-## the built-in gclasses, one per file, registered by gobjs/builtins.c.
+## The event loop (lib/loop.c and its timers, lib/loop_timer.c: the only lib/
+## files that touch libevent) and the built-in gclasses, one per file,
+## registered by gobjs/builtins.c.
 libginsfsm_la_SOURCES += \
 	lib/loop.c \
+	lib/loop_timer.h \
+	lib/loop_timer.c \
 	gobjs/c_timer.c \
 	gobjs/builtins.c
 

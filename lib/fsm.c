@@ -1,6 +1,6 @@
 /*
  * fsm.c - dispatch: gobj_send_event for flat and hierarchical gclasses
- * (reference/hsm.md), refusals, and the state queries.
+ * (doc/manual.md, chapter 6), refusals, and the state queries.
  *
  * Flat: one load of row_of[event id] in the current state, the next state
  * set before the action (ginsfsm's rule), the action.  Nothing else.
@@ -32,7 +32,10 @@ __attribute__((noinline, cold)) int fsm__refuse(gobj_t *g, gobj_event_t ev, json
     const struct gclass *gc = g->gc;
     if (gc->def->methods.mt_inject_event) {
         gobj__enter();
+        unsigned settled = g->flags & GOBJ_F_SETTLED;
+        g->flags |= GOBJ_F_SETTLED; /* no row ran: gobj_change_state applies at once */
         int ret = gc->def->methods.mt_inject_event(g, ev, kw, src);
+        g->flags = (g->flags & ~(unsigned)GOBJ_F_SETTLED) | settled;
         json_decref(kw);
         gobj__leave();
         return ret;
@@ -42,6 +45,8 @@ __attribute__((noinline, cold)) int fsm__refuse(gobj_t *g, gobj_event_t ev, json
     json_decref(kw);
     return GOBJ_ENOEVENT;
 }
+
+static void finish_step(gobj_t *g);
 
 /*---------------------------------------------------------------------*
  *  Hooks and transitions
@@ -55,6 +60,7 @@ static void run_hook(gobj_t *g, int16_t s, bool entry)
     if (!fn)
         return;
     g->flags |= GOBJ_F_IN_HOOK;
+    g->hook_state = s;
     fn(g);
     g->flags &= ~(unsigned)GOBJ_F_IN_HOOK;
 }
@@ -94,11 +100,17 @@ static void set_leaf(gobj_t *g, int16_t leaf)
 {
     int16_t prev = g->state;
     g->state = leaf;
-    if (prev != leaf && g->n_state_subs && !(g->flags & GOBJ_F_DESTROYED))
+    if (prev != leaf && g->n_state_subs && !(g->flags & GOBJ_F_DESTROYED)) {
+        /* The transition is complete: a subscriber's gobj_change_state
+         * applies at once instead of waiting for a later step. */
+        unsigned settled = g->flags & GOBJ_F_SETTLED;
+        g->flags |= GOBJ_F_SETTLED;
         pubsub__publish_state_change(g, prev, leaf);
+        g->flags = (g->flags & ~(unsigned)GOBJ_F_SETTLED) | settled;
+    }
 }
 
-/* transition(S, T) of reference/hsm.md §1.3. */
+/* transition(S, T): the step order of doc/manual.md, rule 5. */
 static __attribute__((noinline)) void transition(gobj_t *g, int16_t S, int16_t T)
 {
     const struct gclass *gc = g->gc;
@@ -123,16 +135,22 @@ static __attribute__((noinline)) void transition(gobj_t *g, int16_t S, int16_t T
     set_leaf(g, leaf);
 }
 
+/* Enter the initial state: state 0, or the one mt_create chose with
+ * gobj_change_state() (recorded in pending_target, nothing run yet). */
 void fsm__init_state(gobj_t *g)
 {
-    g->state = 0;
+    int16_t target = g->pending_target != GOBJ_NO_STATE ? g->pending_target : 0;
+    g->pending_target = GOBJ_NO_STATE;
+    g->state = target;
     if (!g->gc->hier)
         return;
     g->flags |= GOBJ_F_BUSY;
     gobj__enter();
-    enter_path(g, GOBJ_NO_STATE, 0);
-    g->state = drill(g, 0);
-    g->flags &= ~(unsigned)GOBJ_F_BUSY;
+    enter_path(g, GOBJ_NO_STATE, target);
+    g->state = drill(g, target);
+    /* Events the entry hooks sent to the gobj waited in its run-to-completion
+     * queue: deliver them now, in order, before create returns. */
+    finish_step(g);
     gobj__leave();
 }
 
@@ -268,8 +286,16 @@ int gobj_send_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src)
     if (row->next != GOBJ_NO_STATE && row->next != dst->state) {
         int16_t prev = dst->state;
         dst->state = row->next;
-        if (dst->n_state_subs)
+        if (dst->n_state_subs) {
             pubsub__publish_state_change(dst, prev, row->next);
+            /* A subscriber may have destroyed it: it receives nothing more. */
+            if (GOBJ_UNLIKELY(dst->flags & GOBJ_F_DESTROYED)) {
+                json_decref(kw);
+                if (--gobj__depth == 0 && gobj__reap_head)
+                    gobj__reap();
+                return GOBJ_EDESTROYED;
+            }
+        }
     }
     int ret = row->action ? row->action(dst, ev, kw, src) : 0;
     json_decref(kw);
@@ -301,6 +327,13 @@ bool gobj_is_in_state(const gobj_t *g, gobj_state_t st)
     return false;
 }
 
+gobj_state_t gobj_hook_state(const gobj_t *g)
+{
+    if (!g || !(g->flags & GOBJ_F_IN_HOOK))
+        return NULL;
+    return g->gc->states[g->hook_state].name;
+}
+
 bool gobj_has_input_event(const gobj_t *g, gobj_event_t ev)
 {
     if (!g || !ev || ev->id >= g->gc->n_slots)
@@ -318,6 +351,12 @@ bool gobj_change_state(gobj_t *g, gobj_state_t st)
                      g->gc->name, st->name);
         return false;
     }
+    if (g->flags & GOBJ_F_IN_CREATE) {
+        /* From mt_create: nothing was entered yet, so this chooses the
+         * initial state (entered after mt_create, nothing published). */
+        g->pending_target = (int16_t)idx;
+        return true;
+    }
     if (!g->gc->hier) {
         if (g->state != idx) {
             int16_t prev = g->state;
@@ -334,9 +373,20 @@ bool gobj_change_state(gobj_t *g, gobj_state_t st)
                      g->full_name, g->gc->name, st->name);
         return false;
     }
-    /* Busy and not in a hook: inside the step's action (or an action it
-     * led to), so the target replaces the row's next state. */
+    if (g->flags & GOBJ_F_SETTLED) {
+        /* Busy, but outside the step's action: an EV_STATE_CHANGED
+         * subscriber (the transition is complete) or mt_inject_event (no
+         * row ran).  Transition at once; the step in progress drains the
+         * queue when it ends. */
+        gobj__enter();
+        transition(g, g->state, (int16_t)idx);
+        gobj__leave();
+        return true;
+    }
     if (g->flags & GOBJ_F_BUSY) {
+        /* Inside the action of the step in progress (or something it led
+         * to; hooks and the settled parts are excluded above): the target
+         * replaces the row's next state. */
         g->pending_target = (int16_t)idx;
         return true;
     }

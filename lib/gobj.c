@@ -412,26 +412,34 @@ static gobj_t *create(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent
     if (GOBJ_UNLIKELY(gobj__trace_any))
         trace__on_create(g);
 
+    /* Rule 9: mt_create or an initial entry hook may destroy the gobj (or
+     * anything else).  The depth is held until create is done with it, so
+     * that it is freed only when the outermost call returns, after the last
+     * read below. */
+    gobj__enter();
     g->flags |= GOBJ_F_CREATED;
     if (gc->def->methods.mt_create) {
-        gobj__enter();
+        g->flags |= GOBJ_F_IN_CREATE;
         rc = gc->def->methods.mt_create(g);
-        gobj__leave();
+        g->flags &= ~(unsigned)GOBJ_F_IN_CREATE;
         if (rc < 0 || (g->flags & GOBJ_F_DESTROYED)) {
             gobj__errorf(g, "gobj_create %s (%s): mt_create failed: %s", g->full_name, gc->name,
                          rc < 0 ? gobj_strerror(rc) : "destroyed itself");
             gobj_destroy(g);
+            gobj__leave();
             return NULL;
         }
     }
     fsm__init_state(g);
     if (g->flags & GOBJ_F_DESTROYED) {
         gobj__errorf(NULL, "gobj_create %s (%s): destroyed while entering its initial state",
-                     name ? name : "", gc->name);
+                     g->full_name, gc->name);
+        gobj__leave();
         return NULL;
     }
     if (GOBJ_UNLIKELY(gobj__trace_any))
         trace__lifecycle(g, "created");
+    gobj__leave();
     return g;
 }
 
@@ -454,25 +462,26 @@ int gobj_start(gobj_t *g)
         return g ? GOBJ_EDESTROYED : GOBJ_EINVAL;
     if (g->flags & GOBJ_F_RUNNING)
         return 0;
+    /* Rule 9: hold the depth for the whole call, so that a gobj destroyed
+     * by its own mt_start is freed only after the last read of it here. */
+    gobj__enter();
     g->flags &= ~(unsigned)GOBJ_F_STOPPING;
     int rc = 0;
-    if (g->gc->def->methods.mt_start) {
-        gobj__enter();
+    if (g->gc->def->methods.mt_start)
         rc = g->gc->def->methods.mt_start(g);
-        gobj__leave();
-    }
     if (rc < 0) {
         /* The gclass reports why (it knows: "cannot listen on host:port");
          * this record is only for debugging, so one failure stays one error. */
         gobj_log(GOBJ_LOG_DEBUG, g, "start failed", "error", json_string(gobj_strerror(rc)), NULL);
-        return rc;
+    } else if (!gobj__alive(g)) {
+        rc = GOBJ_EDESTROYED;
+    } else {
+        g->flags |= GOBJ_F_RUNNING;
+        if (GOBJ_UNLIKELY(gobj__trace_any))
+            trace__lifecycle(g, "started");
     }
-    if (!gobj__alive(g))
-        return GOBJ_EDESTROYED;
-    g->flags |= GOBJ_F_RUNNING;
-    if (GOBJ_UNLIKELY(gobj__trace_any))
-        trace__lifecycle(g, "started");
-    return 0;
+    gobj__leave();
+    return rc;
 }
 
 /* A stop of a gobj that is still stopping (its mt_stop returned > 0) asks it
@@ -483,22 +492,24 @@ static int stop(gobj_t *g, bool destroying)
         return 0;
     if (!destroying && (g->flags & GOBJ_F_DESTROYED))
         return GOBJ_EDESTROYED;
+    gobj__enter(); /* rule 9, as in gobj_start */
     g->flags &= ~(unsigned)GOBJ_F_RUNNING;
     int rc = 0;
-    if (g->gc->def->methods.mt_stop) {
-        gobj__enter();
+    if (g->gc->def->methods.mt_stop)
         rc = g->gc->def->methods.mt_stop(g);
-        gobj__leave();
-    }
     if (rc > 0 && !destroying && gobj__alive(g)) {
         /* Still finishing (it calls gobj_stopped when done). */
         g->flags |= GOBJ_F_STOPPING;
-        return 0;
+        rc = 0;
+    } else {
+        g->flags &= ~(unsigned)GOBJ_F_STOPPING;
+        if (GOBJ_UNLIKELY(gobj__trace_any))
+            trace__lifecycle(g, "stopped");
+        if (rc > 0)
+            rc = 0;
     }
-    g->flags &= ~(unsigned)GOBJ_F_STOPPING;
-    if (GOBJ_UNLIKELY(gobj__trace_any))
-        trace__lifecycle(g, "stopped");
-    return rc < 0 ? rc : 0;
+    gobj__leave();
+    return rc;
 }
 
 int gobj_stop(gobj_t *g)
@@ -529,56 +540,116 @@ static size_t snapshot_children(const gobj_t *g, gobj_t **stack, size_t n_stack,
     return n;
 }
 
-int gobj_start_tree(gobj_t *g)
+/* The gobjs one gobj_start_tree call started, in order, so that a failure
+ * stops exactly those and leaves alone what was running before the call. */
+struct gobj_list {
+    gobj_t **v;
+    size_t n, cap;
+    bool oom;
+};
+struct started {
+    struct gobj_list pre;  /* in start order: undone last first on failure */
+    struct gobj_list post; /* children before parents: mt_tree_started order */
+};
+
+static void list_add(struct gobj_list *l, gobj_t *g)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        gobj_t **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = g;
+}
+
+static int start_tree(gobj_t *g, struct started *s)
 {
     if (!gobj__alive(g))
-        return g ? GOBJ_EDESTROYED : GOBJ_EINVAL;
+        return GOBJ_EDESTROYED;
     bool was_running = gobj_is_running(g);
     int rc = gobj_start(g);
     if (rc < 0)
         return rc;
-    /* A child's start may create or destroy siblings: hold the depth so that
-     * nothing is freed under the walk, and walk a snapshot. */
-    gobj__enter();
+    if (!was_running)
+        list_add(&s->pre, g);
+    /* A child's start may create or destroy siblings: walk a snapshot
+     * (the caller holds the depth, so nothing in it is freed meanwhile). */
     gobj_t *stack[32], **v;
     size_t n = snapshot_children(g, stack, 32, &v);
-    for (size_t i = 0; i < n; i++) {
-        if (!gobj__alive(v[i]))
-            continue;
-        rc = gobj_start_tree(v[i]);
-        if (rc < 0) {
-            /* gobj_start logged the failure where it happened; undo the
-             * siblings started before it, and this gobj. */
-            for (size_t j = 0; j < i; j++)
-                if (gobj__alive(v[j]))
-                    gobj_stop_tree(v[j]);
-            if (!was_running)
-                gobj_stop(g);
-            break;
-        }
-    }
+    for (size_t i = 0; i < n && rc >= 0; i++)
+        if (gobj__alive(v[i]))
+            rc = start_tree(v[i], s);
     if (v != stack)
         free(v);
+    if (rc >= 0 && !gobj__alive(g))
+        rc = GOBJ_EDESTROYED;
+    if (rc >= 0 && !was_running)
+        list_add(&s->post, g);
+    return rc;
+}
+
+int gobj_start_tree(gobj_t *g)
+{
+    if (!gobj__alive(g))
+        return g ? GOBJ_EDESTROYED : GOBJ_EINVAL;
+    gobj__enter(); /* rule 9: nothing is freed until the walk is over */
+    struct started s = {{0}, {0}};
+    int rc = start_tree(g, &s);
+    if (rc >= 0 && (s.pre.oom || s.post.oom))
+        rc = GOBJ_ENOMEM; /* cannot tell what to undo or notify: undo what is known */
+    if (rc < 0) {
+        /* gobj_start logged the failure where it happened; stop what this
+         * call started, last first, and nothing that was running before. */
+        if (s.pre.oom || s.post.oom)
+            gobj__errorf(g, "gobj_start_tree %s: out of memory recording what it started",
+                         g->full_name);
+        for (size_t i = s.pre.n; i-- > 0;)
+            if (gobj__alive(s.pre.v[i]))
+                gobj_stop(s.pre.v[i]);
+    } else {
+        for (size_t i = 0; i < s.post.n; i++) {
+            gobj_t *c = s.post.v[i];
+            if (gobj__alive(c) && (c->flags & GOBJ_F_RUNNING) &&
+                c->gc->def->methods.mt_tree_started)
+                c->gc->def->methods.mt_tree_started(c);
+        }
+    }
+    free(s.pre.v);
+    free(s.post.v);
     gobj__leave();
     return rc;
+}
+
+static int stop_tree(gobj_t *g)
+{
+    /* A child's stop may destroy it, its siblings or this gobj (an owner
+     * destroying a connection on the EV_DISCONNECTED its stop published):
+     * walk a snapshot; the caller holds the depth. */
+    gobj_t *stack[32], **v;
+    size_t n = snapshot_children(g, stack, 32, &v);
+    for (size_t i = 0; i < n; i++)
+        if (gobj__alive(v[i]))
+            stop_tree(v[i]);
+    if (v != stack)
+        free(v);
+    return stop(g, false);
 }
 
 int gobj_stop_tree(gobj_t *g)
 {
     if (!g)
         return GOBJ_EINVAL;
-    /* A child's stop may destroy it or its siblings (an owner destroying a
-     * connection on the EV_DISCONNECTED its stop published). */
-    gobj__enter();
-    gobj_t *stack[32], **v;
-    size_t n = snapshot_children(g, stack, 32, &v);
-    for (size_t i = 0; i < n; i++)
-        if (gobj__alive(v[i]))
-            gobj_stop_tree(v[i]);
-    if (v != stack)
-        free(v);
+    if (g->flags & GOBJ_F_DESTROYED)
+        return GOBJ_EDESTROYED;
+    gobj__enter(); /* rule 9 */
+    int rc = stop_tree(g);
     gobj__leave();
-    return gobj_stop(g);
+    return rc;
 }
 
 /*---------------------------------------------------------------------*

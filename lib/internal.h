@@ -81,7 +81,9 @@ enum {
     GOBJ_F_BUSY = 0x10,     /* hierarchical: inside a run-to-completion step */
     GOBJ_F_STOPPING = 0x20, /* mt_stop returned > 0: finishing work */
     GOBJ_F_IN_HOOK = 0x40,
-    GOBJ_F_FREED = 0x80, /* on the reap list */
+    GOBJ_F_FREED = 0x80,      /* on the reap list */
+    GOBJ_F_IN_CREATE = 0x100, /* inside mt_create: gobj_change_state picks the initial state */
+    GOBJ_F_SETTLED = 0x200,   /* hierarchical, busy: user code outside the step's action */
 };
 
 struct gobj {
@@ -90,6 +92,7 @@ struct gobj {
     unsigned flags;
     int16_t state;          /* the leaf */
     int16_t pending_target; /* hierarchical: gobj_change_state inside an action */
+    int16_t hook_state;     /* the state whose entry/exit hook runs (GOBJ_F_IN_HOOK) */
     unsigned trace;         /* this gobj's own trace levels */
     char *name;
     char *full_name;

@@ -13,13 +13,13 @@
  * pending nor active, so an idle loop sleeps (and gobj_loop_run returns when
  * nothing else is left to wait for).
  *
- * Time.  The base uses EVENT_BASE_FLAG_PRECISE_TIMER: without it libevent on
- * Linux reads CLOCK_MONOTONIC_COARSE, whose resolution is the kernel tick
- * (4 ms with HZ=250), which would break the millisecond resolution promised
- * to timers.  With it libevent uses CLOCK_MONOTONIC (and a timerfd under
- * epoll).  Periodic timers are EV_PERSIST events: libevent reschedules them
- * relative to the time they were due, not to when their callback ran, so
- * they do not drift.
+ * Time.  The loop's millisecond timers are not libevent's: they live in
+ * lib/loop_timer.c, on CLOCK_MONOTONIC, served by one timerfd that is re-set
+ * only when the earliest deadline changes.  libevent's own precise timers
+ * would call timerfd_settime() on every loop turn.  The base therefore runs
+ * without EVENT_BASE_FLAG_PRECISE_TIMER: what libevent still times itself
+ * (the zero timeout that schedules the post drain, a lingering close's
+ * bound) needs no millisecond precision.
  *
  * Only this file and gobjs/ include libevent headers.
  */
@@ -33,6 +33,7 @@
 
 #include "ginsfsm/loop.h"
 #include "internal.h"
+#include "loop_timer.h"
 
 #define DEFAULT_POST_BATCH 1024u
 
@@ -40,17 +41,6 @@ static struct event_base *base;
 static struct event *post_ev; /* drains the post queue */
 static unsigned post_batch = DEFAULT_POST_BATCH;
 static bool draining; /* inside on_post */
-
-/* Every live gobj_loop_timer_t, so that gobj_loop_free can detach the ones a
- * caller forgot (their libevent events must not outlive the base). */
-struct gobj_loop_timer {
-    struct event *ev; /* NULL once detached by gobj_loop_free */
-    void (*fn)(void *user);
-    void *user;
-    bool periodic;
-    struct gobj_loop_timer *prev, *next;
-};
-static struct gobj_loop_timer *timers_head;
 
 /* One slot per signal number with a callback. */
 struct sig_slot {
@@ -137,8 +127,8 @@ int gobj_loop_init(void)
         gobj__errorf(NULL, "gobj_loop_init: out of memory");
         return GOBJ_ENOMEM;
     }
-    /* One thread runs the loop: no locks.  Precise timers: see the top. */
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_PRECISE_TIMER);
+    /* One thread runs the loop: no locks.  No precise timers: see the top. */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
     event_set_log_callback(on_libevent_log);
     base = event_base_new_with_config(cfg);
     event_config_free(cfg);
@@ -154,6 +144,15 @@ int gobj_loop_init(void)
         base = NULL;
         event_set_log_callback(NULL);
         return GOBJ_ENOMEM;
+    }
+    int rc = loop__timers_init(base);
+    if (rc < 0) {
+        event_free(post_ev);
+        post_ev = NULL;
+        event_base_free(base);
+        base = NULL;
+        event_set_log_callback(NULL);
+        return rc;
     }
     draining = false;
     gobj_set_post_notify(on_post_notify, NULL);
@@ -204,7 +203,7 @@ void gobj_loop_stop(void)
  * of a gobj does. */
 static int count_event(const struct event_base *b, const struct event *ev, void *arg)
 {
-    if (ev != post_ev && event_get_callback_arg(ev) != (const void *)b)
+    if (ev != post_ev && !loop__is_timer_event(ev) && event_get_callback_arg(ev) != (const void *)b)
         (*(int *)arg)++;
     return 0;
 }
@@ -251,13 +250,7 @@ void gobj_loop_free(void)
             n_sigs++;
         }
     }
-    for (struct gobj_loop_timer *t = timers_head; t; t = t->next) {
-        if (t->ev) {
-            event_free(t->ev);
-            t->ev = NULL;
-            n_timers++;
-        }
-    }
+    n_timers = loop__timers_free();
     if (n_sigs || n_timers)
         gobj__errorf(NULL,
                      "gobj_loop_free: %d signal callback(s) and %d loop timer(s) were "
@@ -298,98 +291,6 @@ uint64_t gobj_loop_now_msec(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/*---------------------------------------------------------------------*
- *  Plain callback timers
- *---------------------------------------------------------------------*/
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct gobj_loop_timer *t = arg;
-    /* The callback may free t: nothing touches it afterwards (libevent
-     * itself does not touch the event after calling us). */
-    t->fn(t->user);
-}
-
-gobj_loop_timer_t *gobj_loop_timer_new(void (*fn)(void *user), void *user)
-{
-    if (!fn) {
-        gobj__errorf(NULL, "gobj_loop_timer_new: no callback given");
-        return NULL;
-    }
-    if (!base) {
-        gobj__errorf(NULL, "gobj_loop_timer_new: the loop is not initialised");
-        return NULL;
-    }
-    struct gobj_loop_timer *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->ev = event_new(base, -1, 0, on_timer, t);
-    if (!t->ev) {
-        free(t);
-        return NULL;
-    }
-    t->fn = fn;
-    t->user = user;
-    t->next = timers_head;
-    if (timers_head)
-        timers_head->prev = t;
-    timers_head = t;
-    return t;
-}
-
-int gobj_loop_timer_start(gobj_loop_timer_t *t, uint64_t msec, bool periodic)
-{
-    if (!t || !t->ev)
-        return GOBJ_EINVAL;
-    /* A periodic timer of zero would fire on every turn forever. */
-    if (periodic && msec == 0)
-        return GOBJ_EINVAL;
-    event_del(t->ev);
-    /* EV_PERSIST is fixed when the event is assigned; reassigning is allowed
-     * once the event is neither pending nor active (event_del above), also
-     * from inside its own callback. */
-    if (periodic != t->periodic) {
-        if (event_assign(t->ev, base, -1, periodic ? EV_PERSIST : 0, on_timer, t) < 0)
-            return GOBJ_EINVAL;
-        t->periodic = periodic;
-    }
-    /* Inside the loop libevent reads the clock once per turn; a timer armed
-     * late in a busy turn would count from that stale time and fire early.
-     * Refreshing the cached time makes msec count from now. */
-    event_base_update_cache_time(base);
-    struct timeval tv = {(time_t)(msec / 1000u), (suseconds_t)((msec % 1000u) * 1000u)};
-    if (event_add(t->ev, &tv) < 0)
-        return GOBJ_EINVAL;
-    return 0;
-}
-
-void gobj_loop_timer_stop(gobj_loop_timer_t *t)
-{
-    if (t && t->ev)
-        event_del(t->ev);
-}
-
-bool gobj_loop_timer_is_armed(const gobj_loop_timer_t *t)
-{
-    return t && t->ev && event_pending(t->ev, EV_TIMEOUT, NULL);
-}
-
-void gobj_loop_timer_free(gobj_loop_timer_t *t)
-{
-    if (!t)
-        return;
-    if (t->ev)
-        event_free(t->ev);
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        timers_head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    free(t);
 }
 
 /*---------------------------------------------------------------------*

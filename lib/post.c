@@ -21,6 +21,9 @@ static struct post_entry *ring;
 static size_t head, len, cap;
 static void (*notify_fn)(void *user);
 static void *notify_user;
+/* Counts gobj_drop_posted calls, so that a drain in progress stops at a
+ * drop instead of delivering what was posted after it. */
+static unsigned long drop_epoch;
 
 void gobj_set_post_notify(void (*fn)(void *user), void *user)
 {
@@ -81,8 +84,9 @@ size_t gobj_run_posted(size_t max)
      * waits for the next call, so a chain of posts cannot starve the loop. */
     size_t n = len < max ? len : max;
     size_t done = 0;
+    unsigned long epoch = drop_epoch;
     gobj__enter();
-    while (done < n && len) {
+    while (done < n && len && epoch == drop_epoch) {
         struct post_entry e = ring[head];
         head = (head + 1) % cap;
         len--;
@@ -120,6 +124,7 @@ void post__forget(gobj_t *g)
 size_t gobj_drop_posted(void)
 {
     size_t n = len;
+    drop_epoch++;
     while (len) {
         struct post_entry *e = &ring[head];
         if (e->dst)

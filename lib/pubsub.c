@@ -219,6 +219,9 @@ size_t gobj_subscription_count(const gobj_t *pub, gobj_event_t ev)
 
 static bool filter_matches(const json_t *filter, const json_t *kw)
 {
+    /* A NULL kw matches no filter, not even the empty one. */
+    if (!json_is_object(kw))
+        return false;
     const char *key;
     json_t *want;
     json_object_foreach ((json_t *)filter, key, want) {

@@ -139,8 +139,9 @@ typedef struct gobj_row {
     }
 
 /* One state; tables end with an entry whose state is NULL.  The first state
- * is the initial one.  Setting any of parent / initial / on_entry / on_exit in
- * any state makes the gclass hierarchical (reference/hsm.md semantics). */
+ * is the initial one (mt_create may choose another with gobj_change_state).
+ * Setting any of parent / initial / on_entry / on_exit in any state makes the
+ * gclass hierarchical (doc/manual.md, chapter 6). */
 typedef struct gobj_state_def {
     gobj_state_t state;
     const gobj_row_t *rows;
@@ -219,6 +220,11 @@ typedef struct gobj_methods {
     void (*mt_writing)(gobj_t *gobj, const char *attr);
     /* Gets events that no state accepts instead of the refusal; kw borrowed. */
     int (*mt_inject_event)(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+    /* After gobj_start_tree has started this gobj and its whole subtree
+     * (children's calls come first), so that a parent can talk to its
+     * started children at once.  Called only when the whole call
+     * succeeded, and only for the gobjs that call started. */
+    void (*mt_tree_started)(gobj_t *gobj);
 } gobj_methods_t;
 
 typedef struct gclass_def {
@@ -276,7 +282,9 @@ int gobj_stop_tree(gobj_t *gobj);
 /* Destroy the gobj and its subtree (children first).  Inside a dispatch it
  * only marks: the gobj leaves the tree, the registry and every subscription
  * at once, receives nothing more, and is stopped, destroyed and freed when
- * the outermost dispatch returns.  NULL or an already destroyed gobj: no-op. */
+ * the outermost dispatch returns.  NULL or an already destroyed gobj: no-op.
+ * Every call above (create, start, stop, the tree walks) counts as a dispatch
+ * while it runs, so a method that destroys its own gobj is always safe. */
 void gobj_destroy(gobj_t *gobj);
 
 bool gobj_is_running(const gobj_t *gobj);
@@ -365,10 +373,16 @@ gobj_state_t gobj_current_state(const gobj_t *gobj);          /* the leaf */
 bool gobj_in_this_state(const gobj_t *gobj, gobj_state_t st); /* exact */
 bool gobj_is_in_state(const gobj_t *gobj, gobj_state_t st);   /* leaf or ancestor */
 /* Flat: sets the state now (publishing EV_STATE_CHANGED if it changed).
- * Hierarchical: inside an action records the target (replaces the row's
- * next state); outside any step transitions at once; inside a hook refused.
+ * Hierarchical: inside the action of the step in progress records the target
+ * (replaces the row's next state); inside a hook refused; anywhere else
+ * (outside any step, an EV_STATE_CHANGED subscriber, mt_inject_event)
+ * transitions at once.  From mt_create (both kinds): chooses the initial
+ * state, entered after mt_create returns.
  * Returns: true if done or recorded. */
 bool gobj_change_state(gobj_t *gobj, gobj_state_t st);
+/* Inside an entry or exit hook: the state whose hook is running, so that one
+ * hook function can serve many states.  NULL outside hooks. */
+gobj_state_t gobj_hook_state(const gobj_t *gobj);
 
 /*--------------------------------------------------------------------------*
  *  Publish / subscribe

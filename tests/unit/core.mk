@@ -33,3 +33,21 @@ tests_unit_test_errors_SOURCES = tests/unit/test_errors.c tests/unit/testlib.h
 tests_unit_test_errors_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_errors_LDADD = $(TESTLIBS)
 tests_unit_test_errors_LDFLAGS = $(TESTLINKFLAGS)
+
+## Rule 9: destruction during public calls made from outside any dispatch.
+check_PROGRAMS += tests/unit/test_outside
+UNIT_TESTS += tests/unit/test_outside
+TESTS += tests/unit/test_outside
+tests_unit_test_outside_SOURCES = tests/unit/test_outside.c tests/unit/testlib.h
+tests_unit_test_outside_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_outside_LDADD = $(TESTLIBS)
+tests_unit_test_outside_LDFLAGS = $(TESTLINKFLAGS)
+
+## mt_tree_started and gobj_hook_state.
+check_PROGRAMS += tests/unit/test_tree_started
+UNIT_TESTS += tests/unit/test_tree_started
+TESTS += tests/unit/test_tree_started
+tests_unit_test_tree_started_SOURCES = tests/unit/test_tree_started.c tests/unit/testlib.h
+tests_unit_test_tree_started_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_tree_started_LDADD = $(TESTLIBS)
+tests_unit_test_tree_started_LDFLAGS = $(TESTLINKFLAGS)

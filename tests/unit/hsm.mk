@@ -19,3 +19,13 @@ tests_unit_test_registration_SOURCES = tests/unit/test_registration.c tests/unit
 tests_unit_test_registration_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_registration_LDADD = $(TESTLIBS)
 tests_unit_test_registration_LDFLAGS = $(TESTLINKFLAGS)
+
+## State changes at the edges of a step (initial entry, outside the action,
+## mt_create, a flat gobj destroyed by its EV_STATE_CHANGED subscriber).
+check_PROGRAMS += tests/unit/test_state_edges
+UNIT_TESTS += tests/unit/test_state_edges
+TESTS += tests/unit/test_state_edges
+tests_unit_test_state_edges_SOURCES = tests/unit/test_state_edges.c tests/unit/testlib.h
+tests_unit_test_state_edges_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_state_edges_LDADD = $(TESTLIBS)
+tests_unit_test_state_edges_LDFLAGS = $(TESTLINKFLAGS)

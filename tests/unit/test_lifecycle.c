@@ -333,6 +333,25 @@ static void case_start_stop_tree(void)
     T_ASSERT(!gobj_is_running(r) && !gobj_is_running(c1) && !gobj_is_running(g1) &&
              !gobj_is_running(c2) && !gobj_is_running(c3));
     gobj_destroy(r);
+
+    /* A failure stops only what this call started: the root and a child
+     * that were running before the call keep running. */
+    r = mk("r", NULL);
+    REQUIRE(r);
+    c1 = mk("c1", r);
+    g1 = c1 ? mk("g1", c1) : NULL;
+    c2 = mk("c2", r);
+    REQUIRE(c1 && g1 && c2);
+    T_EQ_INT(gobj_start(r), 0);
+    T_EQ_INT(gobj_start(c1), 0);
+    c3 = gobj_create("c3", g_gc, json_pack("{s:b}", "fail_start", 1), r);
+    REQUIRE(c3);
+    t_trace_reset();
+    T_EQ_INT(gobj_start_tree(r), GOBJ_ERANGE);
+    T_EQ_STR(t_trace, "start:g1 start:c2 start:c3 stop:c2 stop:g1");
+    T_ASSERT(gobj_is_running(r) && gobj_is_running(c1));
+    T_ASSERT(!gobj_is_running(g1) && !gobj_is_running(c2) && !gobj_is_running(c3));
+    gobj_destroy(r);
 }
 
 /* Names, full names, dotted child names and the finders. */

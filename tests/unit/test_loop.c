@@ -527,6 +527,132 @@ static void test_free_reports_foreign_event(void)
     T_EQ_INT(gobj_loop_init(), 0);
 }
 
+/*--------------------------------------------------------------------------*
+ *  The timer heap (lib/loop_timer.c)
+ *--------------------------------------------------------------------------*/
+#define N_HEAP 200
+static gobj_loop_timer_t *heap_t[N_HEAP];
+static uint64_t heap_due[N_HEAP];
+static int heap_fired[N_HEAP];
+static int heap_order_errors;
+static uint64_t heap_last_due;
+static int heap_left;
+
+static void on_heap_timer(void *user)
+{
+    int i = (int)(intptr_t)user;
+    heap_fired[i]++;
+    /* Deadlines fire in order (ties in any order). */
+    if (heap_due[i] < heap_last_due)
+        heap_order_errors++;
+    heap_last_due = heap_due[i];
+    /* Every 7th stops the next one by index, every 11th frees itself. */
+    if (i % 7 == 0 && i + 1 < N_HEAP && heap_t[i + 1] && gobj_loop_timer_is_armed(heap_t[i + 1])) {
+        gobj_loop_timer_stop(heap_t[i + 1]);
+        heap_left--;
+    }
+    if (i % 11 == 0) {
+        gobj_loop_timer_free(heap_t[i]);
+        heap_t[i] = NULL;
+    }
+    if (--heap_left == 0)
+        gobj_loop_stop();
+}
+
+/* Many timers, armed in random order, stopped and freed from callbacks. */
+static void test_timer_heap(void)
+{
+    srand(12345);
+    heap_left = 0;
+    heap_last_due = 0;
+    heap_order_errors = 0;
+    for (int i = 0; i < N_HEAP; i++) {
+        heap_t[i] = gobj_loop_timer_new(on_heap_timer, (void *)(intptr_t)i);
+        heap_fired[i] = 0;
+    }
+    /* Delays 0..40 ms; the deadline each gets is what the order is checked
+     * against, so store it the way the heap computes it (msec resolution
+     * is enough: two timers with the same msec may fire in any order). */
+    for (int i = 0; i < N_HEAP; i++) {
+        uint64_t d = (uint64_t)(rand() % 41);
+        heap_due[i] = gobj_loop_now_msec() + d;
+        T_EQ_INT(gobj_loop_timer_start(heap_t[i], d, false), 0);
+        heap_left++;
+    }
+    /* Re-arming moves a timer: the first one goes last. */
+    heap_due[0] = gobj_loop_now_msec() + 60;
+    T_EQ_INT(gobj_loop_timer_start(heap_t[0], 60, false), 0);
+    gobj_loop_run();
+    T_EQ_INT(heap_left, 0);
+    T_EQ_INT(heap_order_errors, 0);
+    int total = 0;
+    for (int i = 0; i < N_HEAP; i++) {
+        T_ASSERT(heap_fired[i] <= 1);
+        total += heap_fired[i];
+        gobj_loop_timer_free(heap_t[i]);
+    }
+    T_ASSERT(total > N_HEAP / 2);
+    T_ASSERT(heap_fired[0] == 1 && heap_last_due == heap_due[0]);
+}
+
+/* A callback that re-arms its timer with 0 runs again on a later turn, not
+ * in a loop inside the same pass; the loop returns once no timer is armed. */
+static int rearm_runs;
+static gobj_loop_timer_t *rearm_t;
+static void on_rearm(void *user)
+{
+    (void)user;
+    if (++rearm_runs < 5)
+        gobj_loop_timer_start(rearm_t, 0, false);
+}
+
+static void test_timer_rearm_zero(void)
+{
+    rearm_t = gobj_loop_timer_new(on_rearm, NULL);
+    rearm_runs = 0;
+    T_EQ_INT(gobj_loop_timer_start(rearm_t, 0, false), 0);
+    for (int turn = 1; turn <= 5; turn++) {
+        gobj_loop_run_once(true);
+        T_EQ_INT(rearm_runs, turn);
+    }
+    T_ASSERT(!gobj_loop_timer_is_armed(rearm_t));
+    /* Nothing armed, nothing posted: run returns at once. */
+    T_EQ_INT(gobj_loop_run(), 0);
+    gobj_loop_timer_free(rearm_t);
+}
+
+/* Periodic timers do not drift: 20 periods of 5 ms take about 100 ms of
+ * the clock (each is due one period after the last was due), and never
+ * fire early. */
+static int per_runs;
+static uint64_t per_start, per_early;
+static gobj_loop_timer_t *per_t;
+static void on_per_tick(void *user)
+{
+    (void)user;
+    per_runs++;
+    if (gobj_loop_now_msec() < per_start + 5u * (uint64_t)per_runs)
+        per_early++;
+    if (per_runs == 20) {
+        gobj_loop_timer_stop(per_t);
+        gobj_loop_stop();
+    }
+}
+
+static void test_timer_periodic(void)
+{
+    per_t = gobj_loop_timer_new(on_per_tick, NULL);
+    per_runs = 0;
+    per_early = 0;
+    per_start = gobj_loop_now_msec();
+    T_EQ_INT(gobj_loop_timer_start(per_t, 5, true), 0);
+    gobj_loop_run();
+    T_EQ_INT(per_runs, 20);
+    T_EQ_INT(per_early, 0);
+    T_EQ_INT(gobj_loop_timer_start(per_t, 0, true), GOBJ_EINVAL);
+    gobj_loop_timer_free(per_t);
+}
+
 int main(void)
 {
     /* The whole program is bounded: a hung loop is a failure. */
@@ -548,6 +674,9 @@ int main(void)
     test_stop_returns();
     test_run_once_blocking();
     test_loop_timers();
+    test_timer_heap();
+    test_timer_rearm_zero();
+    test_timer_periodic();
     test_signal();
     test_free_drops_and_init_delivers();
     test_free_with_forgotten_timer();

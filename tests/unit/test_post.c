@@ -378,6 +378,39 @@ static void case_notify(void)
     gobj_destroy(root);
 }
 
+/* An action that drops the queue and then posts: the drain in progress
+ * stops at the drop, so the new event waits for the next drain. */
+static int hook_drop_then_post(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)kw;
+    (void)src;
+    if (ev == EV_PO_A) {
+        T_EQ_INT(gobj_drop_posted(), 1); /* d1's second EV_PO_A */
+        T_EQ_INT(gobj_post_event(gobj, EV_PO_B, kw_n(7), NULL), 0);
+    }
+    return 0;
+}
+
+static void case_drop_then_post(void)
+{
+    gobj_t *root = mk("dropped", NULL);
+    REQUIRE(root);
+    gobj_t *d1 = mk("d1", root);
+    REQUIRE(d1);
+    dp(d1)->hook = hook_drop_then_post;
+    T_EQ_INT(gobj_post_event(d1, EV_PO_A, kw_n(1), NULL), 0);
+    T_EQ_INT(gobj_post_event(d1, EV_PO_A, kw_n(2), NULL), 0);
+    t_trace_reset();
+    T_EQ_INT(gobj_run_posted(100), 1);
+    T_EQ_STR(t_trace, "d1:EV_PO_A:1<null");
+    T_EQ_INT(gobj_posted_count(), 1);
+    t_trace_reset();
+    T_EQ_INT(gobj_run_posted(100), 1);
+    T_EQ_STR(t_trace, "d1:EV_PO_B:7<null");
+    drain();
+    gobj_destroy(root);
+}
+
 int main(void)
 {
     t_init();
@@ -394,6 +427,7 @@ int main(void)
     case_source_destroyed();
     case_post_to_destroyed();
     case_notify();
+    case_drop_then_post();
 
     T_EQ_INT(gobj_posted_count(), 0);
     T_EQ_INT(gobj_live_count(), 0);

@@ -414,6 +414,16 @@ static void case_filter(void)
     T_EQ_INT(sp(s1)->received, 1);
     T_EQ_INT(t_json_live, json_before);
 
+    /* An empty filter matches every kw object, and a NULL kw matches no
+     * filter, not even the empty one. */
+    gobj_t *s3 = mk(g_sub_gc, "s3", root);
+    REQUIRE(s3);
+    T_EQ_INT(gobj_subscribe_event(pub, EV_PS_B, json_pack("{s:{}}", "__filter__"), s3), 0);
+    t_trace_reset();
+    T_EQ_INT(gobj_publish_event(pub, EV_PS_B, json_object()), 1);
+    T_EQ_INT(gobj_publish_event(pub, EV_PS_B, NULL), 0);
+    T_EQ_STR(t_trace, "s3:EV_PS_B");
+
     gobj_destroy(root);
 }
 

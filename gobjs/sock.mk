@@ -12,6 +12,7 @@ libginsfsm_la_SOURCES += \
 	gobjs/transport.h \
 	gobjs/transport_plain.c \
 	gobjs/transport_tls.c \
+	gobjs/linger.h \
 	gobjs/linger.c
 
 ## The unit tests run a server and its clients in one process on loopback;

@@ -19,11 +19,12 @@
  * with more than PENDING_MAX pending stops reading until it drains.
  *
  * Level-triggered epoll: EPOLLIN, and EPOLLOUT only while something waits
- * to be written (EPOLLOUT alone while paused).  Level rather than edge: with read-ahead, OpenSSL cannot say
- * whether its read() drained the socket, so an edge-triggered server would
- * pay a read() that returns EAGAIN after every message; level-triggered, it
- * reads while OpenSSL holds buffered bytes (no syscall) and lets epoll_wait,
- * which it calls anyway, say whether the socket has more.
+ * to be written (EPOLLOUT alone while paused).  Level rather than edge:
+ * with read-ahead, OpenSSL cannot say whether its read() drained the
+ * socket, so an edge-triggered server would pay a read() that returns
+ * EAGAIN after every message; level-triggered, it reads while OpenSSL holds
+ * buffered bytes (no syscall) and lets epoll_wait, which it calls anyway,
+ * say whether the socket has more.
  */
 #include <arpa/inet.h>
 #include <errno.h>

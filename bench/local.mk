@@ -31,3 +31,25 @@ bench_baseline_libevent_tls_SOURCES = bench/baseline_libevent_tls.c bench/baseli
 bench_baseline_libevent_tls_LDADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS)
 bench_loadgen_LDADD = $(OPENSSL_LIBS)
 BENCH_DEPS += bench/baseline_libevent_tls
+
+## Raw epoll + OpenSSL: the practical TLS limit, as baseline_epoll is for
+## plain TCP.
+noinst_PROGRAMS += bench/baseline_epoll_tls
+bench_baseline_epoll_tls_SOURCES = bench/baseline_epoll_tls.c bench/baseline.h
+bench_baseline_epoll_tls_LDADD = $(OPENSSL_LIBS)
+BENCH_DEPS += bench/baseline_epoll_tls
+
+## libuv, two ways: as libuv's guide writes an echo server (a fresh buffer
+## per read) and as a performance-minded user does (pooled buffers,
+## uv_try_write first).  Built only when configure found libuv; without it
+## bench/run reports their columns as n/a.
+if HAVE_LIBUV
+noinst_PROGRAMS += bench/baseline_libuv_guide bench/baseline_libuv_pool
+bench_baseline_libuv_guide_SOURCES = bench/baseline_libuv_guide.c bench/baseline.h
+bench_baseline_libuv_guide_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
+bench_baseline_libuv_guide_LDADD = $(LIBUV_LIBS)
+bench_baseline_libuv_pool_SOURCES = bench/baseline_libuv_pool.c bench/baseline.h
+bench_baseline_libuv_pool_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
+bench_baseline_libuv_pool_LDADD = $(LIBUV_LIBS)
+BENCH_DEPS += bench/baseline_libuv_guide bench/baseline_libuv_pool
+endif

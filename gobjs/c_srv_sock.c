@@ -5,15 +5,18 @@
  * What it is
  *   gobj_start binds every configured address, all or nothing, and starts
  *   accepting.  Each accepted connection becomes a GSock named
- *   "<server-name>.clisrv_<n>" (n counts up from 1, never reused), created as
- *   a child of the subscriber (the parent unless `subscriber` names another
- *   gobj).  The GSock subscribes its parent to its output events, so the
+ *   "<server-name>.clisrv_<n>" (n counts up from 1 across every server of
+ *   the process: unique under the subscriber, never reused), created as a
+ *   child of the subscriber (the parent unless `subscriber` names another
+ *   gobj, which must exist at start).  The GSock subscribes its parent to its output events, so the
  *   subscriber gets EV_CONNECTED {peername, sockname} with the GSock as src,
  *   then that GSock's EV_RX_DATA ... EV_DISCONNECTED.  The subscriber owns
  *   the GSock and destroys it, normally on EV_DISCONNECTED.
  *
  * Lifecycle
- *   gobj_start  binds (the first time) and accepts.  On any failure every
+ *   gobj_start  checks the subscriber, backlog, port(s) and path
+ *               (GOBJ_ECONFIG, one error naming what is wrong), binds (the
+ *               first time) and accepts.  On any failure every
  *               socket already bound is closed, a unix socket file it
  *               created is removed, one error names the address and the OS
  *               reason, and the start fails with the negated errno.
@@ -30,15 +33,19 @@
  * context and run the handshake before their EV_CONNECTED; one that fails
  * (or times out) is never announced and is counted in tls_failures.
  *
- * Accepting pauses by itself at max_connections (until one closes) and on
- * EMFILE / ENFILE / ENOBUFS / ENOMEM (a timer retries after 100 ms, doubling
- * to 1 s; one warning per burst).  ECONNABORTED and the like are skipped.
+ * Accepting pauses by itself at max_connections (until one closes; the
+ * connections in their lingering close count, see linger.h), on EMFILE /
+ * ENFILE / ENOBUFS / ENOMEM (a timer retries after 100 ms, doubling to 1 s;
+ * one warning per burst), and when the subscriber is gone (one error; the
+ * next start checks again).  ECONNABORTED and the like are skipped.
  *
  * Input events: internal only (listener readable, the retry timer, one of
- * its GSocks closed).  Output events: none of its own.
+ * its GSocks closed, one of its lingering closes over).  Output events:
+ * none of its own.
  * Attributes: see the table below and doc/gclasses/GServerSock.md.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -52,6 +59,7 @@
 #include "ginsfsm/gobjs.h"
 #include "ginsfsm/log.h"
 #include "ginsfsm/loop.h"
+#include "linger.h"
 #include "sock_internal.h"
 
 /* After the ginsfsm headers: libevent #defines EV_TIMEOUT. */
@@ -64,6 +72,7 @@ GOBJ_DEFINE_STATE(ST_PAUSED);
 GOBJ_DEFINE_EVENT(EV_SRVSOCK_READABLE);     /* in: {} a listener has connections */
 GOBJ_DEFINE_EVENT(EV_SRVSOCK_RETRY);        /* in: {} accept backoff is over */
 GOBJ_DEFINE_EVENT(EV_SRVSOCK_GSOCK_CLOSED); /* in: {} from a GSock of ours (src) */
+GOBJ_DEFINE_EVENT(EV_SRVSOCK_LINGER_DONE);  /* in: {} a lingering close of ours ended */
 
 /* Connections accepted per readiness, so that one busy listener cannot keep
  * the loop from everything else. */
@@ -95,6 +104,7 @@ typedef struct {
     char *subscriber;
     json_t *ssl_options;
     int64_t n_gsocks;
+    int64_t n_lingering;
     int64_t total_accepted;
     int64_t tls_failures;
 
@@ -103,15 +113,16 @@ typedef struct {
     size_t n_ls;
     listener_t *ready; /* set by the callback for ac_accept */
     gsock_srv_link_t *link;
-    gsock_tls_ctx_t *tls; /* NULL = plain TCP */
+    gsock_linger_acct_t *linger; /* its accepted sockets in a lingering close */
+    gsock_tls_ctx_t *tls;        /* NULL = plain TCP */
     gclass_t *gsock_gc;
     gobj_loop_timer_t *retry;
     uint64_t retry_ms;
-    uint64_t serial;
     bool running;   /* between mt_start and mt_stop */
     bool accepting; /* the listener events are added */
     bool at_limit;  /* max_connections reached */
     bool backoff;   /* waiting for the retry timer */
+    bool orphaned;  /* the subscriber is gone: paused until the next start */
     bool warned;    /* this burst of accept errors was logged */
     bool unix_created;
     dev_t unix_dev;
@@ -143,7 +154,10 @@ static const gobj_attr_t srv_attrs[] = {
               "TLS: {certfile, keyfile, cafile, verify_peer, ciphers, min_version, "
               "handshake_timeout}; empty = plain TCP (doc/tls.md)"),
     GOBJ_ATTR("n_gsocks", GOBJ_ATTR_INT, srv_priv_t, n_gsocks, "0", GOBJ_STATS,
-              "Accepted connections open now"),
+              "Accepted connections open now (GSocks)"),
+    GOBJ_ATTR("n_lingering", GOBJ_ATTR_INT, srv_priv_t, n_lingering, "0", GOBJ_STATS,
+              "Accepted connections closed by us, their descriptor still held by the "
+              "lingering close; n_gsocks + n_lingering count against max_connections"),
     GOBJ_ATTR("total_accepted", GOBJ_ATTR_INT, srv_priv_t, total_accepted, "0", GOBJ_STATS,
               "Connections accepted so far"),
     GOBJ_ATTR("tls_failures", GOBJ_ATTR_INT, srv_priv_t, tls_failures, "0", GOBJ_STATS,
@@ -172,6 +186,13 @@ static void on_retry(void *user)
     gobj_send_event(gobj, EV_SRVSOCK_RETRY, NULL, gobj);
 }
 
+static void on_linger_done(void *user)
+{
+    gobj_t *gobj = user;
+    if (!gobj_is_destroying(gobj))
+        gobj_send_event(gobj, EV_SRVSOCK_LINGER_DONE, NULL, gobj);
+}
+
 /*---------------------------------------------------------------------*
  *  Helpers
  *---------------------------------------------------------------------*/
@@ -189,12 +210,43 @@ static gobj_t *get_subscriber(gobj_t *gobj)
     return gobj_parent(gobj);
 }
 
-/* Accept when running, below max_connections and not backing off; the
- * state follows. */
+/* The subscriber, or NULL (logged, naming it) if it does not exist. */
+static gobj_t *check_subscriber(gobj_t *gobj)
+{
+    srv_priv_t *priv = gobj_priv(gobj);
+    gobj_t *sub = get_subscriber(gobj);
+    if (sub && !gobj_is_destroying(sub))
+        return sub;
+    const char *name = priv->subscriber && *priv->subscriber ? priv->subscriber : "";
+    char msg[512];
+    if (*name)
+        snprintf(msg, sizeof msg, "GServerSock: the subscriber '%s' does not exist", name);
+    else
+        snprintf(msg, sizeof msg,
+                 "GServerSock: no subscriber (a server without a parent must name one)");
+    gobj_log(GOBJ_LOG_ERROR, gobj, msg, "subscriber", json_string(name), NULL);
+    return NULL;
+}
+
+/* Descriptors of accepted connections still open: the GSocks' and those
+ * of lingering closes. */
+static int64_t n_open(const srv_priv_t *priv)
+{
+    return priv->link->n_open + (priv->linger ? priv->linger->n_lingering : 0);
+}
+
+static bool over_limit(const srv_priv_t *priv)
+{
+    return priv->max_connections > 0 && n_open(priv) >= priv->max_connections;
+}
+
+/* Accept when running, below max_connections, not backing off and with a
+ * subscriber; the state follows. */
 static void update_accepting(gobj_t *gobj)
 {
     srv_priv_t *priv = gobj_priv(gobj);
-    bool want = priv->running && !priv->at_limit && !priv->backoff && priv->n_ls > 0;
+    bool want =
+        priv->running && !priv->at_limit && !priv->backoff && !priv->orphaned && priv->n_ls > 0;
     if (want != priv->accepting) {
         for (size_t i = 0; i < priv->n_ls; i++) {
             if (want)
@@ -377,8 +429,15 @@ static int listen_unix(gobj_t *gobj)
     srv_priv_t *priv = gobj_priv(gobj);
     struct sockaddr_un un = {.sun_family = AF_UNIX};
     size_t n = strlen(priv->path);
-    if (n >= sizeof un.sun_path)
-        return fail_listen(gobj, priv->path, ENAMETOOLONG, NULL);
+    if (n >= sizeof un.sun_path) {
+        /* A configuration error (exit 2 from gserve), not a failure of
+         * the system. */
+        char why[120];
+        snprintf(why, sizeof why,
+                 "the path is %zu bytes long; a unix socket path is at most %zu bytes", n,
+                 sizeof un.sun_path - 1);
+        return fail_listen(gobj, priv->path, 0, why);
+    }
     memcpy(un.sun_path, priv->path, n + 1);
 
     struct stat st;
@@ -439,6 +498,17 @@ static int bind_all(gobj_t *gobj)
     if (!gobj_loop_base()) {
         gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the loop is not initialised", NULL);
         return GOBJ_ESTATE;
+    }
+    /* listen() takes an int, and the kernel caps any value at
+     * net.core.somaxconn: refuse what would not fit instead of truncating
+     * it (2^40 would become 0). */
+    if (priv->backlog < 1 || priv->backlog > INT_MAX) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "GServerSock: backlog must be 1..%d, not %lld", INT_MAX,
+                 (long long)priv->backlog);
+        gobj_log(GOBJ_LOG_ERROR, gobj, msg, "attr", json_string("backlog"), "backlog",
+                 json_integer(priv->backlog), NULL);
+        return GOBJ_ECONFIG;
     }
     if (priv->path && *priv->path) {
         rc = listen_unix(gobj);
@@ -519,14 +589,22 @@ static void start_backoff(gobj_t *gobj, listener_t *l, int err)
         gobj_loop_timer_start(priv->retry, priv->retry_ms, false);
 }
 
+/* The GSocks' numbers, shared by every server of the process: two servers
+ * with the same short name (a.server, b.server) may have one subscriber,
+ * and a name must be unique among the subscriber's children and never
+ * reused.  A name some other code took meanwhile is skipped. */
+static uint64_t clisrv_serial;
+
 /* Turn one accepted descriptor into a GSock child of the subscriber. */
 static void hand_over(gobj_t *gobj, gobj_t *sub, listener_t *l, int fd,
                       const struct sockaddr_storage *ss, socklen_t sl)
 {
     srv_priv_t *priv = gobj_priv(gobj);
     char name[256];
-    snprintf(name, sizeof name, "%s.clisrv_%llu", gobj_name(gobj),
-             (unsigned long long)++priv->serial);
+    do {
+        snprintf(name, sizeof name, "%s.clisrv_%llu", gobj_name(gobj),
+                 (unsigned long long)++clisrv_serial);
+    } while (gobj_find_child(sub, name));
     gobj_t *sock = gobj_create(name, priv->gsock_gc, NULL, sub);
     if (!sock) {
         close(fd);
@@ -537,6 +615,7 @@ static void hand_over(gobj_t *gobj, gobj_t *sub, listener_t *l, int fd,
         gobj_destroy(sock);
         return;
     }
+    gsock__linger_expect(fd, priv->linger);
     priv->link->n_open++;
     priv->n_gsocks = priv->link->n_open;
     priv->total_accepted++;
@@ -558,6 +637,9 @@ static int mt_create(gobj_t *gobj)
         return GOBJ_ENOMEM;
     priv->link->refs = 1;
     priv->link->server = gobj;
+    priv->linger = gsock__linger_acct_new(on_linger_done, gobj);
+    if (!priv->linger)
+        return GOBJ_ENOMEM;
     return 0;
 }
 
@@ -569,6 +651,10 @@ static int mt_start(gobj_t *gobj)
         gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the GSock gclass is not registered", NULL);
         return GOBJ_ENOENT;
     }
+    /* Without a subscriber every accepted connection would be refused:
+     * the user's to fix, as a bad config. */
+    if (!check_subscriber(gobj))
+        return GOBJ_ECONFIG;
     /* The certificate and key are checked before anything is bound: a
      * server that cannot speak TLS must not accept a single client. */
     if (!priv->tls && json_object_size(priv->ssl_options) > 0) {
@@ -582,7 +668,8 @@ static int mt_start(gobj_t *gobj)
             return rc;
     }
     priv->running = true;
-    priv->at_limit = priv->max_connections > 0 && priv->link->n_open >= priv->max_connections;
+    priv->orphaned = false;
+    priv->at_limit = over_limit(priv);
     update_accepting(gobj);
     return 0;
 }
@@ -609,13 +696,15 @@ static void mt_destroy(gobj_t *gobj)
         gsock__link_release(priv->link);
         priv->link = NULL;
     }
+    gsock__linger_acct_close(priv->linger);
+    priv->linger = NULL;
 }
 
 static void mt_writing(gobj_t *gobj, const char *attr)
 {
     srv_priv_t *priv = gobj_priv(gobj);
     if (strcmp(attr, "max_connections") == 0 && priv->n_ls) {
-        priv->at_limit = priv->max_connections > 0 && priv->link->n_open >= priv->max_connections;
+        priv->at_limit = over_limit(priv);
         update_accepting(gobj);
     }
 }
@@ -633,14 +722,17 @@ static int ac_accept(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     priv->ready = NULL;
     if (!l || !priv->accepting)
         return 0;
-    gobj_t *sub = get_subscriber(gobj);
-    if (!sub || gobj_is_destroying(sub)) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GServerSock: the subscriber does not exist", "subscriber",
-                 json_string(priv->subscriber ? priv->subscriber : ""), NULL);
+    gobj_t *sub = check_subscriber(gobj);
+    if (!sub) {
+        /* The listener is level-triggered: returning without accepting
+         * would wake us at once again, for ever.  Pause (logged once, just
+         * above) until a start finds a subscriber. */
+        priv->orphaned = true;
+        update_accepting(gobj);
         return GOBJ_ENOENT;
     }
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        if (priv->max_connections > 0 && priv->link->n_open >= priv->max_connections) {
+        if (over_limit(priv)) {
             /* Later clients wait in the backlog until one closes. */
             priv->at_limit = true;
             update_accepting(gobj);
@@ -698,9 +790,9 @@ static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
     (void)src;
     srv_priv_t *priv = gobj_priv(gobj);
     priv->n_gsocks = priv->link->n_open;
+    priv->n_lingering = priv->linger->n_lingering;
     priv->tls_failures = priv->link->tls_failures;
-    if (priv->at_limit &&
-        (priv->max_connections <= 0 || priv->link->n_open < priv->max_connections)) {
+    if (priv->at_limit && !over_limit(priv)) {
         priv->at_limit = false;
         update_accepting(gobj);
     }
@@ -714,10 +806,11 @@ static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
  *            gobj_start (binds all, or fails and stays)
  *  ST_IDLE ---------------------------------------------> ST_LISTENING --.
  *                                                           |  ^         | EV_SRVSOCK_READABLE:
- *      gobj_stop / max_connections reached / EMFILE...      |  |         | accept, hand over
- *                                                           v  |<--------'
+ *      gobj_stop / max_connections reached / EMFILE... /    |  |         | accept, hand over
+ *      the subscriber is gone                               v  |<--------'
  *                                                        ST_PAUSED
- *      gobj_start / a GSock closed (below max) / EV_SRVSOCK_RETRY  (back up)
+ *      gobj_start / a GSock closed or a lingering close over (below max) /
+ *      EV_SRVSOCK_RETRY  (back up)
  *
  * The sockets stay bound in ST_PAUSED; only destroy closes them.  The
  * actions and methods choose the state (update_accepting).
@@ -726,6 +819,7 @@ static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
 static const gobj_row_t st_idle[] = {
     /*       event                     action            next state */
     GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),
+    GOBJ_ROW(EV_SRVSOCK_LINGER_DONE,   ac_gsock_closed,  NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -733,6 +827,7 @@ static const gobj_row_t st_listening[] = {
     /*       event                     action            next state */
     GOBJ_ROW(EV_SRVSOCK_READABLE,      ac_accept,        NULL),  /* ST_PAUSED at a limit */
     GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),
+    GOBJ_ROW(EV_SRVSOCK_LINGER_DONE,   ac_gsock_closed,  NULL),
     GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),
     {NULL, NULL, NULL, NULL},
 };
@@ -740,6 +835,7 @@ static const gobj_row_t st_listening[] = {
 static const gobj_row_t st_paused[] = {
     /*       event                     action            next state */
     GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),  /* ST_LISTENING below max */
+    GOBJ_ROW(EV_SRVSOCK_LINGER_DONE,   ac_gsock_closed,  NULL),  /* (the same) */
     GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),  /* ST_LISTENING if running */
     {NULL, NULL, NULL, NULL},
 };
@@ -755,6 +851,7 @@ static const gobj_event_def_t srv_events[] = {
     {EV_SRVSOCK_READABLE, GOBJ_EV_IN, "{} internal: a listener has connections waiting"},
     {EV_SRVSOCK_RETRY, GOBJ_EV_IN, "{} internal: the accept backoff is over"},
     {EV_SRVSOCK_GSOCK_CLOSED, GOBJ_EV_IN, "{} internal: one of its GSocks closed"},
+    {EV_SRVSOCK_LINGER_DONE, GOBJ_EV_IN, "{} internal: one of its lingering closes ended"},
     {NULL, 0, NULL},
 };
 

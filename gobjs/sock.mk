@@ -5,6 +5,7 @@ libginsfsm_la_SOURCES += \
 	gobjs/c_srv_sock.c \
 	gobjs/tls.h \
 	gobjs/tls.c \
+	gobjs/linger.h \
 	gobjs/linger.c
 
 ## The unit tests run a server and its clients in one process on loopback;

@@ -109,31 +109,107 @@ static int type_error(const gobj_t *g, const gobj_attr_t *a, const json_t *v, co
     return GOBJ_ETYPE;
 }
 
-/* The value that a global key gives attribute a of g: by the gobj's full or
- * short name, or by its gclass.  *key is set to the key when one is found. */
-static json_t *global_for(const gobj_t *g, const gobj_attr_t *a, bool by_name, const char **key)
+/* Is v a value attribute a can hold?  A string attribute is a C string
+ * (char *): a JSON string holding a NUL byte would be read back cut at the
+ * NUL, so it is refused; binary data belongs in a JSON attribute.
+ * Returns: 0, or GOBJ_ETYPE with the error logged.  g may be NULL (a
+ * global value): then where is the global key; else where says where the
+ * value came from (" (from global 'k')" or ""). */
+static int check_value(const gobj_t *g, const gobj_attr_t *a, const json_t *v, const char *gcname,
+                       const char *where)
 {
-    if (!global_attrs)
-        return NULL;
-    const char *prefixes[2] = {g->gc->name, NULL};
-    if (by_name) {
-        prefixes[0] = g->full_name;
-        prefixes[1] = *g->name ? g->name : NULL;
+    if (!gobj__attr_accepts(a->type, v)) {
+        if (g)
+            return type_error(g, a, v, where);
+        gobj__errorf(NULL, "global attribute '%s': expected %s, got %s", where,
+                     gobj__attr_type_name(a->type), json_type_name(v));
+        return GOBJ_ETYPE;
     }
-    char buf[512];
-    for (int i = 0; i < 2 && prefixes[i]; i++) {
-        snprintf(buf, sizeof buf, "%s.%s", prefixes[i], a->name);
-        void *it = json_object_iter_at(global_attrs, buf);
-        if (it) {
-            *key = json_object_iter_key(it);
-            return json_object_iter_value(it);
+    if (a->type == GOBJ_ATTR_STRING && json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v), len = strlen(s);
+        if (len != n) {
+            if (g)
+                gobj__errorf(g,
+                             "gobj %s (%s): attribute '%s'%s: a string attribute cannot hold "
+                             "a NUL byte (found at byte %zu); use a JSON attribute for binary "
+                             "data",
+                             g->full_name, gcname, a->name, where, len);
+            else
+                gobj__errorf(NULL,
+                             "global attribute '%s': a string attribute cannot hold a NUL "
+                             "byte (found at byte %zu)",
+                             where, len);
+            return GOBJ_ETYPE;
         }
     }
-    return NULL;
+    return 0;
+}
+
+/* The value of global key "prefix.attr" (borrowed), or NULL.  *key is set to
+ * the stored key when one is found.  The key is built on the stack when it
+ * is short and on the heap otherwise: full names have no length limit.
+ * Returns: 0, or GOBJ_ENOMEM. */
+static int global_get(const char *prefix, const char *attr, json_t **val, const char **key)
+{
+    char small[256];
+    size_t pl = strlen(prefix), al = strlen(attr);
+    char *k = pl + al + 2 <= sizeof small ? small : malloc(pl + al + 2);
+    if (!k)
+        return GOBJ_ENOMEM;
+    memcpy(k, prefix, pl);
+    k[pl] = '.';
+    memcpy(k + pl + 1, attr, al + 1);
+    void *it = json_object_iter_at(global_attrs, k);
+    if (k != small)
+        free(k);
+    *val = NULL;
+    if (it) {
+        *key = json_object_iter_key(it);
+        *val = json_object_iter_value(it);
+    }
+    return 0;
+}
+
+/* Which of the gobj's names can be "name.attr" prefixes: a name that is
+ * also a registered gclass is that gclass's key, never the gobj's (a
+ * registered gclass name wins). */
+struct name_keys {
+    const char *prefix[2];
+};
+
+static struct name_keys name_keys_of(const gobj_t *g)
+{
+    struct name_keys nk = {{NULL, NULL}};
+    int n = 0;
+    if (!gclass_find(g->full_name))
+        nk.prefix[n++] = g->full_name;
+    if (*g->name && strcmp(g->name, g->full_name) != 0 && !gclass_find(g->name))
+        nk.prefix[n++] = g->name;
+    return nk;
+}
+
+/* The value that a global key gives attribute a of g: by the gobj's full or
+ * short name (by_name), or by its gclass.  *key is set to the key when one
+ * is found.  Returns: 0, or GOBJ_ENOMEM. */
+static int global_for(const gobj_t *g, const gobj_attr_t *a, const struct name_keys *nk,
+                      json_t **val, const char **key)
+{
+    *val = NULL;
+    if (!global_attrs)
+        return 0;
+    if (!nk)
+        return global_get(g->gc->name, a->name, val, key);
+    for (int i = 0; i < 2 && nk->prefix[i] && !*val; i++) {
+        int rc = global_get(nk->prefix[i], a->name, val, key);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* A by-name global key for this gobj must name one of its attributes. */
-static int check_global_names(const gobj_t *g)
+static int check_global_names(const gobj_t *g, const struct name_keys *nk)
 {
     const char *key;
     json_t *v;
@@ -142,8 +218,9 @@ static int check_global_names(const gobj_t *g)
         if (!dot)
             continue;
         size_t n = (size_t)(dot - key);
-        bool mine = (strlen(g->full_name) == n && strncmp(key, g->full_name, n) == 0) ||
-                    (*g->name && strlen(g->name) == n && strncmp(key, g->name, n) == 0);
+        bool mine = false;
+        for (int i = 0; i < 2 && nk->prefix[i] && !mine; i++)
+            mine = strlen(nk->prefix[i]) == n && strncmp(key, nk->prefix[i], n) == 0;
         if (!mine)
             continue;
         const gobj_attr_t *a = gclass_find_attr(g->gc, dot + 1);
@@ -185,26 +262,22 @@ int attrs__set_at_create(gobj_t *g, json_t *kw)
             goto out;
         }
     }
-    if (global_attrs && (rc = check_global_names(g)) < 0)
+    struct name_keys nk = name_keys_of(g);
+    if (global_attrs && (rc = check_global_names(g, &nk)) < 0)
         goto out;
 
     for (size_t i = 0; i < gc->n_attrs; i++) {
         const gobj_attr_t *a = &attrs[i];
         const char *gkey = NULL;
-        const char *where = "";
-        char wbuf[600];
         json_t *val = NULL;
         /* Precedence: default < "GClass.attr" < kw < "name.attr". */
         if (!(a->flags & (GOBJ_STATS | GOBJ_VOLATILE))) {
-            val = global_for(g, a, true, &gkey);
+            if ((rc = global_for(g, a, &nk, &val, &gkey)) < 0)
+                goto out;
             if (!val)
                 val = json_object_get(kw, a->name);
-            if (!val)
-                val = global_for(g, a, false, &gkey);
-        }
-        if (gkey) {
-            snprintf(wbuf, sizeof wbuf, " (from global '%s')", gkey);
-            where = wbuf;
+            if (!val && (rc = global_for(g, a, NULL, &val, &gkey)) < 0)
+                goto out;
         }
         if (!val) {
             if (a->flags & GOBJ_REQUIRED) {
@@ -215,11 +288,19 @@ int attrs__set_at_create(gobj_t *g, json_t *kw)
             }
             val = gc->attr_defaults[i];
         }
-        if (!gobj__attr_accepts(a->type, val)) {
-            rc = type_error(g, a, val, where);
-            goto out;
+        if (gkey) {
+            char *where = malloc(strlen(gkey) + 32);
+            if (!where) {
+                rc = GOBJ_ENOMEM;
+                goto out;
+            }
+            sprintf(where, " (from global '%s')", gkey);
+            rc = check_value(g, a, val, gc->name, where);
+            free(where);
+        } else {
+            rc = check_value(g, a, val, gc->name, "");
         }
-        if ((rc = store(g, a, val)) < 0)
+        if (rc < 0 || (rc = store(g, a, val)) < 0)
             goto out;
     }
 out:
@@ -275,9 +356,7 @@ int gobj_write_attr(gobj_t *g, const char *name, json_t *value)
         gobj__errorf(g, "gobj %s (%s): attribute '%s' is not writable", g->full_name, g->gc->name,
                      name);
         rc = GOBJ_EACCES;
-    } else if (!gobj__attr_accepts(a->type, value)) {
-        rc = type_error(g, a, value, "");
-    } else {
+    } else if ((rc = check_value(g, a, value, g->gc->name, "")) == 0) {
         rc = store(g, a, value);
     }
     json_decref(value);
@@ -366,30 +445,27 @@ int attrs__validate_global(json_t *global)
                          key);
             return GOBJ_EINVAL;
         }
-        char prefix[256];
         size_t n = (size_t)(dot - key);
-        if (n >= sizeof prefix)
-            continue;
-        memcpy(prefix, key, n);
-        prefix[n] = '\0';
+        char *prefix = strndup(key, n);
+        if (!prefix)
+            return GOBJ_ENOMEM;
         gclass_t *gc = gclass_find(prefix);
+        free(prefix);
         if (!gc)
             continue; /* a gobj's name: checked when that gobj is created */
         const gobj_attr_t *a = gclass_find_attr(gc, dot + 1);
         if (!a) {
             gobj__errorf(NULL, "global attribute '%s': gclass %s has no attribute '%s'", key,
-                         prefix, dot + 1);
+                         gc->name, dot + 1);
             return GOBJ_ENOENT;
         }
         if (a->flags & (GOBJ_STATS | GOBJ_VOLATILE)) {
             gobj__errorf(NULL, "global attribute '%s': '%s' cannot be set", key, dot + 1);
             return GOBJ_EACCES;
         }
-        if (!gobj__attr_accepts(a->type, v)) {
-            gobj__errorf(NULL, "global attribute '%s': expected %s, got %s", key,
-                         gobj__attr_type_name(a->type), json_type_name(v));
-            return GOBJ_ETYPE;
-        }
+        int rc = check_value(NULL, a, v, gc->name, key);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

@@ -135,6 +135,8 @@ static __attribute__((noinline)) void transition(gobj_t *g, int16_t S, int16_t T
     set_leaf(g, leaf);
 }
 
+static void drain_flat(gobj_t *g);
+
 /* Enter the initial state: state 0, or the one mt_create chose with
  * gobj_change_state() (recorded in pending_target, nothing run yet). */
 void fsm__init_state(gobj_t *g)
@@ -142,8 +144,12 @@ void fsm__init_state(gobj_t *g)
     int16_t target = g->pending_target != GOBJ_NO_STATE ? g->pending_target : 0;
     g->pending_target = GOBJ_NO_STATE;
     g->state = target;
-    if (!g->gc->hier)
+    if (!g->gc->hier) {
+        /* Events sent during mt_create, now in the entered state. */
+        if (g->rtc_len)
+            drain_flat(g);
         return;
+    }
     g->flags |= GOBJ_F_BUSY;
     gobj__enter();
     enter_path(g, GOBJ_NO_STATE, target);
@@ -259,19 +265,10 @@ static inline __attribute__((always_inline)) int dispatch_hier(gobj_t *g, gobj_e
 /*---------------------------------------------------------------------*
  *  Send: the flat fast path (fsm.c has the hierarchical one)
  *---------------------------------------------------------------------*/
-int gobj_send_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src)
+static inline __attribute__((always_inline)) int send_flat(gobj_t *dst, gobj_event_t ev, json_t *kw,
+                                                           gobj_t *src)
 {
-    if (GOBJ_UNLIKELY(!dst || !ev || (dst->flags & GOBJ_F_DESTROYED))) {
-        if (dst && ev)
-            gobj__errorf(dst, "gobj_send_event %s to %s: the gobj is destroyed", ev->name,
-                         dst->full_name);
-        json_decref(kw);
-        return dst && ev ? GOBJ_EDESTROYED : GOBJ_EINVAL;
-    }
     struct gclass *gc = dst->gc;
-    if (gc->hier)
-        return dispatch_hier(dst, ev, kw, src);
-
     uint32_t id = ev->id;
     unsigned r = id < gc->n_slots ? gc->states[dst->state].row_of[id] : 0;
     if (GOBJ_UNLIKELY(!r))
@@ -302,6 +299,45 @@ int gobj_send_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src)
     if (--gobj__depth == 0 && gobj__reap_head)
         gobj__reap();
     return ret;
+}
+
+int gobj_send_event(gobj_t *dst, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    if (GOBJ_UNLIKELY(!dst || !ev ||
+                      (dst->flags & (GOBJ_F_DESTROYED | GOBJ_F_IN_CREATE | GOBJ_F_QUEUEING)))) {
+        /* Inside its mt_create no state is entered yet: the event waits in
+         * the gobj's queue and is delivered, in order, once gobj_create has
+         * entered the initial state (and while that queue drains, later
+         * sends wait behind it). */
+        if (dst && ev && !(dst->flags & GOBJ_F_DESTROYED))
+            return rtc_push(dst, ev, kw, src);
+        if (dst && ev)
+            gobj__errorf(dst, "gobj_send_event %s to %s: the gobj is destroyed", ev->name,
+                         dst->full_name);
+        json_decref(kw);
+        return dst && ev ? GOBJ_EDESTROYED : GOBJ_EINVAL;
+    }
+    if (dst->gc->hier)
+        return dispatch_hier(dst, ev, kw, src);
+    return send_flat(dst, ev, kw, src);
+}
+
+/* A flat gobj's events sent during its mt_create, delivered in the entered
+ * state, in order; what their actions send to the gobj waits behind them. */
+static __attribute__((noinline, cold)) void drain_flat(gobj_t *g)
+{
+    gobj__enter();
+    g->flags |= GOBJ_F_QUEUEING;
+    while (g->rtc_len && !(g->flags & GOBJ_F_DESTROYED)) {
+        struct rtc_entry e = g->rtc[g->rtc_head];
+        g->rtc_head = (g->rtc_head + 1) % g->rtc_cap;
+        g->rtc_len--;
+        send_flat(g, e.ev, e.kw, gobj__alive(e.src) ? e.src : NULL);
+    }
+    g->flags &= ~(unsigned)GOBJ_F_QUEUEING;
+    if (g->flags & GOBJ_F_DESTROYED)
+        fsm__drop_rtc(g);
+    gobj__leave();
 }
 
 /*---------------------------------------------------------------------*

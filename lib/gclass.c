@@ -257,6 +257,25 @@ static int compile_attrs(struct gclass *gc)
         return GOBJ_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const gobj_attr_t *at = &a[i];
+        /* Configuration reaches an attribute by "prefix.attr" keys split at
+         * the last dot (global, gserve -s): a name that is empty or holds a
+         * dot or '=' could never be given a value that way. */
+        if (!*at->name || strpbrk(at->name, ".=")) {
+            gobj__errorf(NULL,
+                         "gclass %s: attribute '%s': a name must not be empty nor contain "
+                         "'.' or '=' (configuration keys could not reach it)",
+                         gc->name, at->name);
+            return GOBJ_ETABLE;
+        }
+        /* STATS and VOLATILE attributes cannot be given at create, so a
+         * REQUIRED one could never be created. */
+        if ((at->flags & GOBJ_REQUIRED) && (at->flags & (GOBJ_STATS | GOBJ_VOLATILE))) {
+            gobj__errorf(NULL,
+                         "gclass %s: attribute %s: REQUIRED together with %s: it cannot be "
+                         "given at create, so no gobj of the gclass could be created",
+                         gc->name, at->name, (at->flags & GOBJ_STATS) ? "STATS" : "VOLATILE");
+            return GOBJ_ETABLE;
+        }
         if (!attr_type_name(at->type)) {
             gobj__errorf(NULL, "gclass %s: attribute %s: unknown type %d", gc->name, at->name,
                          (int)at->type);

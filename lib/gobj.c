@@ -341,6 +341,13 @@ static void gobj_free_memory(gobj_t *g)
     free(g->priv);
     free(g->name);
     free(g->full_name);
+    g->priv = NULL;
+    g->name = g->full_name = NULL;
+    /* gobj_create still has to look at it (see there): it frees the rest. */
+    if (g->flags & GOBJ_F_PINNED) {
+        g->flags |= GOBJ_F_ZOMBIE;
+        return;
+    }
     free(g);
     live_count--;
 }
@@ -439,8 +446,18 @@ static gobj_t *create(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent
     }
     if (GOBJ_UNLIKELY(gobj__trace_any))
         trace__lifecycle(g, "created");
+    /* Leaving may free what the call marked, and the methods that run then
+     * may destroy this gobj too: pinned, its struct outlives that, so that
+     * create can tell whether it still has a gobj to return. */
+    g->flags |= GOBJ_F_PINNED;
     gobj__leave();
-    return g;
+    g->flags &= ~(unsigned)GOBJ_F_PINNED;
+    if (g->flags & GOBJ_F_ZOMBIE) {
+        free(g);
+        live_count--;
+        return NULL;
+    }
+    return (g->flags & GOBJ_F_DESTROYED) ? NULL : g;
 }
 
 gobj_t *gobj_create(const char *name, gclass_t *gc, json_t *kw, gobj_t *parent)

@@ -83,6 +83,9 @@ enum {
     GOBJ_F_IN_HOOK = 0x40,
     GOBJ_F_FREED = 0x80,      /* on the reap list */
     GOBJ_F_IN_CREATE = 0x100, /* inside mt_create: gobj_change_state picks the initial state */
+    GOBJ_F_QUEUEING = 0x400,  /* flat: draining its creation queue, sends wait behind */
+    GOBJ_F_PINNED = 0x800,    /* gobj_create is still looking at it: freed later */
+    GOBJ_F_ZOMBIE = 0x1000,   /* freed while pinned: only the struct is left */
     GOBJ_F_SETTLED = 0x200,   /* hierarchical, busy: user code outside the step's action */
 };
 

@@ -82,13 +82,34 @@ typedef struct gapp {
  * it created, cleared the global attributes and emptied the gclass registry.
  * It ignores SIGPIPE for the whole process.
  *
+ * A gobj may end the run itself with gapp_shutdown(status) (below).
+ *
  * Errors: bad input (usage or configuration) prints one message naming the
  * problem and where it is on stderr.  A failure to create or start the tree
  * is logged as an error record with the reason.
- * Returns: GAPP_EXIT_OK, GAPP_EXIT_USAGE or GAPP_EXIT_FAILURE, to be returned
- * from main().
+ * Returns: GAPP_EXIT_OK, GAPP_EXIT_USAGE or GAPP_EXIT_FAILURE, or the status
+ * given to gapp_shutdown(), to be returned from main().  gapp_main() may be
+ * called again in the same process (one call at a time).
  */
 int gapp_main(int argc, char **argv, const gapp_t *app);
+
+/*
+ * Ask the running gapp_main() for a graceful shutdown, as SIGTERM does: on a
+ * later loop turn (never inside the caller's action) it logs "stopping",
+ * stops the tree, lets the loop run until the tree's work is done or
+ * shutdown_timeout has passed, destroys the tree, and gapp_main() returns
+ * exit_status instead of GAPP_EXIT_OK.  Callable from any action, method or
+ * loop callback while gapp_main() runs.  Once a shutdown has begun (by
+ * gapp_shutdown or a signal), later calls change nothing; the first
+ * exit_status given is kept.
+ *
+ * gobj_loop_stop() called inside gapp_main() means the same as
+ * gapp_shutdown(GAPP_EXIT_OK): the loop returns, and gapp_main() runs the
+ * graceful stop before it destroys the tree.
+ *
+ * Returns: 0, or GOBJ_ESTATE (logged) when no gapp_main() is running.
+ */
+int gapp_shutdown(int exit_status);
 
 #pragma GCC visibility pop
 

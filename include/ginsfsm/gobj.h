@@ -321,7 +321,8 @@ size_t gobj_live_count(void);
 /* Returns: the value (new reference), or NULL if unknown or not readable. */
 json_t *gobj_read_attr(const gobj_t *gobj, const char *name);
 /* value: stolen.  Validates the type, stores it, calls mt_writing.
- * Returns: 0, GOBJ_ENOENT, GOBJ_EACCES (not WR) or GOBJ_ETYPE. */
+ * Returns: 0, GOBJ_ENOENT, GOBJ_EACCES (not WR) or GOBJ_ETYPE (also a string
+ * holding a NUL byte). */
 int gobj_write_attr(gobj_t *gobj, const char *name, json_t *value);
 /* Returns: {attr: value} of every readable attribute (new). */
 json_t *gobj_read_attrs(const gobj_t *gobj);
@@ -338,7 +339,9 @@ int gobj_write_str(gobj_t *gobj, const char *name, const char *value);
 /* Values applied to gobjs created from now on, by key "GClass.attr" (every
  * gobj of that gclass), "full.name.attr" (that gobj) or "name.attr" (every
  * gobj with that short name).
- * Precedence at create: default < "GClass.attr" < kw < "name.attr".
+ * Precedence at create: default < "GClass.attr" < kw < "name.attr".  A prefix
+ * that names a registered gclass is always a gclass key, never a gobj name.
+ * Keys of any length.
  * global: stolen (a JSON object, or NULL to clear).  Returns: 0 or GOBJ_EINVAL. */
 int gobj_set_global_attrs(json_t *global);
 

@@ -64,4 +64,15 @@ run 0 "$GSERVE" --log-level=debug --log-format=json --config="$top_srcdir/sample
     --check && pass "--opt=VALUE"
 run 0 "$GSERVE" "-c$top_srcdir/samples/ticker.json" --check && pass "-cVALUE"
 
+# gapp_main() can be called again and again in one process (an in-process
+# fuzzer does): each call ends with nothing alive and the same status, for a
+# check, a bad config and a whole run ended by gapp_shutdown().
+printf '{"tree": {"gclass": "Probe", "name": "p", "attrs": {"id": 1}, "children": [{"gclass": "GTimer", "name": "t"}]}}' >"$TMP/rep.json"
+run 0 env GAPP_PROBE_REPEAT=50 "$PROBE" -c "$TMP/rep.json" --check -s GTimer.msec=5 --trace t:machine &&
+    pass "gapp_main 50 times: --check"
+run 2 env GAPP_PROBE_REPEAT=50 "$PROBE" -c "$TMP/rep.json" --check -s GTimer.mse=5 &&
+    pass "gapp_main 50 times: bad config"
+printf '{"tree": {"gclass": "Probe", "name": "p", "attrs": {"id": 1, "shutdown": "gapp_shutdown", "shutdown_status": 4}}}' >"$TMP/rep_run.json"
+run 4 env GAPP_PROBE_REPEAT=5 "$PROBE" -c "$TMP/rep_run.json" && pass "gapp_main 5 times: a whole run"
+
 finish

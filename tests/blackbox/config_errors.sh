@@ -108,10 +108,61 @@ usage_error "-s unknown target" "-s 'timr.msec=5': no gclass and no gobj of the 
 usage_error "-s statistic" "attribute 'n_timeouts' of GTimer is a statistic" -- \
     "$GSERVE" -c "$TICKER" -s timer.n_timeouts=5
 
+# Names that -s and --trace could never reach: '=' splits -s, ':' splits
+# --trace.
+printf '{"tree": {"gclass": "Ticker", "name": "t", "children": [{"gclass": "GTimer", "name": "a=b"}]}}' >"$TMP/eqname.json"
+usage_error "node name with =" "$TMP/eqname.json: tree.children[0] (GTimer): 'name' must not contain '='" -- \
+    "$GSERVE" -c "$TMP/eqname.json" --check
+printf '{"tree": {"gclass": "Ticker", "name": "t:x"}}' >"$TMP/colname.json"
+usage_error "node name with :" "$TMP/colname.json: tree (Ticker): 'name' must not contain ':'" -- \
+    "$GSERVE" -c "$TMP/colname.json" --check
+
+# -c reads at most 16 MiB: a bigger file (or an endless one) is refused,
+# naming it, before it can eat the memory.
+if command -v truncate >/dev/null 2>&1; then
+    truncate -s 17M "$TMP/big.json"
+    usage_error "config file over 16 MiB" "cannot read config file '$TMP/big.json': larger than 16 MiB" -- \
+        "$GSERVE" -c "$TMP/big.json" --check
+fi
+if [ -r /dev/zero ]; then
+    usage_error "endless config file" "cannot read config file '/dev/zero': larger than 16 MiB" -- \
+        "$GSERVE" -c /dev/zero --check
+fi
+
+# --trace: no empty level, and a name must be a gclass or a gobj of the tree.
+usage_error "--trace ','" "--trace ',': empty trace level" -- "$GSERVE" -c "$TICKER" --trace ,
+usage_error "--trace 'machine,'" "--trace 'machine,': empty trace level" -- \
+    "$GSERVE" -c "$TICKER" --trace machine,
+usage_error "--trace typo of a gclass" "--trace 'Gsock:traffic': no gclass and no gobj of the tree is named 'Gsock'" \
+    "did you mean 'GSock'?" -- "$GSERVE" -c "$TICKER" --trace Gsock:traffic --check
+usage_error "--trace typo of a gobj" "--trace 'tickr.timer:machine': no gclass and no gobj of the tree is named 'tickr.timer'" \
+    "did you mean 'ticker.timer'?" -- "$GSERVE" -c "$TICKER" --trace tickr.timer:machine --check
+# ... while a gobj created at run time under a gobj of the tree is allowed.
+run 0 "$GSERVE" --trace echo.server.clisrv_1:traffic --check && pass "--trace a run-time gobj"
+run 0 "$GSERVE" -c "$TICKER" --trace timer:machine --trace GTimer:all --check && pass "--trace a short name and a gclass"
+
+# A short-name global checked against every gobj it names, not only the first
+# 16: here the 17th "x" is a Ticker, which has no msec (the run would fail).
+{
+    printf '{"global": {"x.msec": 5}, "tree": {"gclass": "Ticker", "name": "t", "children": ['
+    i=0
+    while [ $i -lt 17 ]; do
+        gc=GTimer
+        [ $i -eq 16 ] && gc=Ticker
+        [ $i -gt 0 ] && printf ', '
+        printf '{"gclass": "Ticker", "name": "p%d", "children": [{"gclass": "%s", "name": "x"}]}' $i $gc
+        i=$((i + 1))
+    done
+    printf ']}}\n'
+} >"$TMP/many_x.json"
+usage_error "--check: a short-name global on all its gobjs" "global 'x.msec': unknown attribute 'msec' of Ticker" -- \
+    "$GSERVE" -c "$TMP/many_x.json" --check
+
 # No bad input leaves anything behind (gapp_probe exits 3 if it does).
 for args in "-c $TMP/syntax.json" "-c $TMP/nope.json" "-c $TMP/top.json" "-c $TMP/gc.json" \
     "-c $TMP/attr.json" "-c $TMP/type.json" "-c $TMP/req.json" "-c $TMP/global.json" \
-    "-s timer.msec" "-s p.idd=1" "-s p.id=x" "--bogus" "--trace x:y"; do
+    "-s timer.msec" "-s p.idd=1" "-s p.id=x" "--bogus" "--trace x:y" "--trace ," \
+    "--trace Prob:all" "-c $TMP/eqname.json" "-c /dev/zero"; do
     # shellcheck disable=SC2086
     run 2 "$PROBE" $args && lines "$TMP/err" 1 && pass "probe $args: exit 2, nothing left"
 done

@@ -11,6 +11,13 @@ Every command prints one line that says what it saw and exits 0 when what
 it saw is what the contract promises, 1 otherwise (with the reason on
 stderr), 2 on bad usage.  Every wait is bounded.
 
+Every bound on a wait (--timeout, --eof, the --max of hold, trickle and
+seq, trickle's --hold) is multiplied by the environment's TIME_SCALE (an
+integer, 1 when unset; the shell tests export it, default 2), so that a busy
+machine does not fail a test that would pass.  Durations that are part of
+what is tested (a client that must get no echo for --wait seconds, idle's
+--min, the intervals) are not scaled.
+
 Addresses are written as gserve prints them: "127.0.0.1:7000",
 "[::1]:7000", or a unix socket path (anything that starts with "/").
 """
@@ -179,9 +186,10 @@ def compare(sent, got, what):
                           % (what, i, sent[i], got[i]))
 
 
-def wait_eof(s, timeout):
-    """Reads (and counts) until EOF; returns ("eof", "reset" or "timeout",
-    the number of bytes read)."""
+def wait_eof(s, timeout, delay=0.0):
+    """Reads (and counts) until EOF, sleeping delay seconds after each read
+    (a slow reader); returns ("eof", "reset" or "timeout", the number of
+    bytes read)."""
     s.settimeout(0.5)
     deadline = time.monotonic() + timeout
     n = 0
@@ -195,6 +203,8 @@ def wait_eof(s, timeout):
         if not data:
             return "eof", n
         n += len(data)
+        if delay:
+            time.sleep(delay)
     return "timeout", n
 
 
@@ -305,7 +315,8 @@ def cmd_hold(a):
     holds unsent output of its own, up to its tx_high_water).  Then
     either waits for the file --until and closes them all, or waits until the
     server has closed every one (EOF).  The stuck ones start reading only
-    --drain-after seconds later and then, by --stuck-end: "any" end (EOF or
+    --drain-after seconds later (and, with --slow-read, sleep that long
+    after each read of up to 64 KiB) and then, by --stuck-end: "any" end (EOF or
     reset) will do, "eof" (not a reset), or "complete" (every byte they sent
     comes back, then EOF)."""
     socks = []
@@ -336,8 +347,11 @@ def cmd_hold(a):
                     time.sleep(0.01)
             s.setblocking(True)
             stuck[i] = sent
-    with open(a.ready, "w", encoding="utf-8") as f:
-        f.write("%d\n" % os.getpid())
+    # The ready file: our pid, then every byte sent so far (what the server
+    # echoes once it has read everything).
+    with open(a.ready + ".tmp", "w", encoding="utf-8") as f:
+        f.write("%d\nsent %d\n" % (os.getpid(), (len(socks) if a.echo else 0) + sum(stuck.values())))
+    os.rename(a.ready + ".tmp", a.ready)
     if a.until:
         t_end = time.monotonic() + a.max
         while not os.path.exists(a.until):
@@ -360,7 +374,7 @@ def cmd_hold(a):
         s.close()
     time.sleep(a.drain_after)
     for i, sent in stuck.items():
-        how, n = wait_eof(socks[i], a.eof)
+        how, n = wait_eof(socks[i], a.eof, a.slow_read)
         if a.stuck_end == "complete" and (how != "eof" or n != sent):
             bad.append("stuck connection %d: sent %d bytes, got %d back, then %s "
                        "(expected all of them, then EOF)" % (i, sent, n, how))
@@ -376,6 +390,66 @@ def cmd_hold(a):
         raise Failure("within %gs: %s" % (a.eof, "; ".join(bad)))
     print("held %d connections: the server closed each one%s"
           % (len(socks), "".join("; stuck: " + e for e in ends)))
+
+
+def cmd_trickle(a):
+    """Opens N connections and stays silent until the server closes each one
+    (its inactivity_timeout: EOF); from then on sends one byte every
+    --interval seconds, as a peer that keeps the server's lingering close
+    busy would, until the send fails (the server closed the descriptor for
+    good: a reset).  Writes --ready once --ready-after of them are
+    trickling; stops when the file --until exists (or after --max seconds)
+    and fails if any connection the server closed was still accepting bytes
+    --hold seconds after its EOF."""
+    socks = []
+    for _ in range(a.n):
+        s = connect(a.addr, a.timeout)
+        s.setblocking(False)
+        socks.append(s)
+    eof_at = {}   # index -> time of the server's EOF
+    gone_at = {}  # index -> time a send failed (the descriptor is closed)
+    ready = False
+    t_end = time.monotonic() + a.max
+    next_send = 0.0
+    while not (a.until and os.path.exists(a.until)):
+        now = time.monotonic()
+        if now > t_end:
+            raise Failure("trickle: %s did not appear within %gs" % (a.until, a.max))
+        for i, s in enumerate(socks):
+            if i in eof_at:
+                continue
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                eof_at[i] = now
+        if now >= next_send:
+            next_send = now + a.interval
+            for i in eof_at:
+                if i in gone_at:
+                    continue
+                try:
+                    socks[i].send(b"t")
+                except OSError:
+                    gone_at[i] = now
+        if not ready and len(eof_at) - len(gone_at) >= a.ready_after:
+            with open(a.ready, "w", encoding="utf-8") as f:
+                f.write("%d\n" % os.getpid())
+            ready = True
+        time.sleep(0.02)
+    now = time.monotonic()
+    for s in socks:
+        s.close()
+    held = [i for i in eof_at if gone_at.get(i, now) - eof_at[i] > a.hold]
+    if held:
+        raise Failure("trickle: %d of %d connections closed by the server kept their "
+                      "descriptor more than %gs after the close"
+                      % (len(held), len(eof_at), a.hold))
+    print("trickle: %d connections, %d closed by the server, %d of them let go "
+          "within %gs while trickling" % (len(socks), len(eof_at), len(gone_at), a.hold))
 
 
 def cmd_maxconn(a):
@@ -622,6 +696,18 @@ def cmd_stats(a):
     print("%s %s %s" % (last.get("gobjs"), last.get("fds"), last.get("posted")))
 
 
+def cmd_echoed(a):
+    """Prints the Echo sample's echoed_bytes from the last stats record."""
+    last = None
+    for r in read_log(a.log):
+        if r.get("msg") == "stats":
+            last = r
+    if last is None:
+        raise Failure("no stats record in %s" % a.log)
+    echo = (last.get("stats") or {}).get("echo") or {}
+    print(echo.get("echoed_bytes", 0))
+
+
 def cmd_count(a):
     print(sum(1 for r in read_log(a.log) if r.get("msg") == a.msg))
 
@@ -749,6 +835,16 @@ def main():
     sp.add_argument("--stuck-bytes", type=size, default=size("64M"))
     sp.add_argument("--stuck-end", choices=("any", "eof", "complete"), default="any")
     sp.add_argument("--drain-after", type=float, default=0.0)
+    sp.add_argument("--slow-read", type=float, default=0.0)
+    sp = add("trickle", cmd_trickle)
+    sp.add_argument("n", type=int)
+    sp.add_argument("--interval", type=float, default=0.5)
+    sp.add_argument("--ready", required=True, help="file written once enough trickle")
+    sp.add_argument("--ready-after", type=int, default=1)
+    sp.add_argument("--until", required=True, help="stop once this file exists")
+    sp.add_argument("--max", type=float, default=60.0, help="bound on waiting for --until")
+    sp.add_argument("--hold", type=float, default=10.0,
+                    help="seconds a closed connection may keep accepting bytes")
     sp = add("maxconn", cmd_maxconn)
     sp.add_argument("--wait", type=float, default=1.0)
     sp = add("flood", cmd_flood, timeout=30.0)
@@ -772,7 +868,8 @@ def main():
     sp.add_argument("seconds", type=float)
     sp.add_argument("--limit", type=float, default=0.5)
     add("has-ipv6", cmd_has_ipv6, addr=False)
-    for name, fn in (("listening", cmd_listening), ("stats", cmd_stats)):
+    for name, fn in (("listening", cmd_listening), ("stats", cmd_stats),
+                     ("echoed", cmd_echoed)):
         sp = add(name, fn, addr=False)
         sp.add_argument("log")
     sp = add("count", cmd_count, addr=False)
@@ -789,12 +886,26 @@ def main():
 
     a = p.parse_args()
     try:
+        scale = int(os.environ.get("TIME_SCALE", "1"))
+    except ValueError:
+        scale = 0
+    if scale < 1:
+        print("%s: TIME_SCALE must be an integer >= 1" % PROG, file=sys.stderr)
+        return 2
+    a.timeout *= scale
+    for bound in ("eof", "hold"):
+        if hasattr(a, bound):
+            setattr(a, bound, getattr(a, bound) * scale)
+    if a.cmd in ("hold", "trickle", "seq"):
+        a.max *= scale
+    try:
         a.fn(a)
     except Failure as e:
         print("%s %s: %s" % (PROG, a.cmd, e), file=sys.stderr)
         return 1
     except OSError as e:
-        if e.errno == errno.ENOENT and a.cmd in ("listening", "stats", "pairs", "count"):
+        if e.errno == errno.ENOENT and a.cmd in ("listening", "stats", "echoed", "pairs",
+                                                 "count"):
             print("%s %s: %s" % (PROG, a.cmd, e), file=sys.stderr)
             return 1
         print("%s %s: unexpected error: %s" % (PROG, a.cmd, e), file=sys.stderr)

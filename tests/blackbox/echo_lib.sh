@@ -14,8 +14,9 @@ CLIENT="$top_srcdir/tests/blackbox/echo_client.py"
 
 # A client command runs under its own bound, longer than LIMIT because a
 # flood that the server fails to stop may take up to 20 s before the client
-# gives up and reads everything back.
-CLIENT_LIMIT=45
+# gives up and reads everything back.  echo_client.py multiplies its own
+# bounds (--timeout, --eof, --max ...) by TIME_SCALE as well.
+CLIENT_LIMIT=$((45 * TIME_SCALE))
 
 # dump FILE : shows FILE indented, for the reader of a failure.
 dump() {
@@ -125,6 +126,18 @@ expect_exit1() {
     return 0
 }
 
+# expect_exit2 NAME SECONDS : the server NAME (last started, BG_PID) exits
+# with status 2 (a configuration error) within SECONDS.
+expect_exit2() {
+    wait_exit "$BG_PID" "$2"
+    if [ "$EXIT_STATUS" != 2 ]; then
+        fail "$1: exit status $EXIT_STATUS, expected 2"
+        dump "$TMP/$1.err"
+        return 1
+    fi
+    return 0
+}
+
 # stats_now NAME PID : asks gserve for a stats record (SIGUSR1), waits for it
 # (bounded) and sets GOBJS and FDS from it.
 stats_now() {
@@ -133,8 +146,8 @@ stats_now() {
     i=0
     while [ "$(grep -c -E '"msg": ?"stats"' "$TMP/$1.err")" -le "$n0" ]; do
         i=$((i + 1))
-        if [ "$i" -gt 200 ]; then
-            fail "$1: no stats record within 10s of SIGUSR1"
+        if [ "$i" -gt $((200 * TIME_SCALE)) ]; then
+            fail "$1: no stats record within $((10 * TIME_SCALE))s of SIGUSR1"
             return 1
         fi
         sleep 0.05
@@ -161,8 +174,8 @@ wait_disconnected() {
     i=0
     while ! REASON=$(client reason "$TMP/$1.err" "$2" 2>/dev/null); do
         i=$((i + 1))
-        if [ "$i" -gt 100 ]; then
-            fail "$1: no EV_DISCONNECTED for the connection from $2 within 10s"
+        if [ "$i" -gt $((100 * TIME_SCALE)) ]; then
+            fail "$1: no EV_DISCONNECTED for the connection from $2 within $((10 * TIME_SCALE))s"
             dump "$TMP/$1.err"
             return 1
         fi
@@ -171,12 +184,13 @@ wait_disconnected() {
     return 0
 }
 
-# wait_file FILE SECONDS : waits (bounded) until FILE exists.
+# wait_file FILE SECONDS : waits (SECONDS times TIME_SCALE at most) until
+# FILE exists.
 wait_file() {
     i=0
     while [ ! -e "$1" ]; do
         i=$((i + 1))
-        [ "$i" -gt $(($2 * 20)) ] && return 1
+        [ "$i" -gt $(($2 * 20 * TIME_SCALE)) ] && return 1
         sleep 0.05
     done
     return 0

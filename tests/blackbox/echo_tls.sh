@@ -67,7 +67,21 @@ start_bg sample sh -c 'cd "$1" && exec "$2" -c "$3" -s server.port=0 --log-forma
     sh "$TMP" "$GSERVE" "$top_srcdir/samples/echo-tls.json"
 if wait_for "$TMP/sample.err" '"msg": ?"running"' 20; then
     port=$(port_of "$TMP/sample.err")
-    (printf 'hello tls\n'; sleep 1) | sclient "$port" >"$TMP/sample.out"
+    # The client's input stays open until the echo is back (bounded): s_client
+    # ends at the end of its input, and a fixed pause would be too short on a
+    # busy machine.
+    mkfifo "$TMP/sample.in"
+    sclient "$port" <"$TMP/sample.in" >"$TMP/sample.out" &
+    spid=$!
+    exec 5>"$TMP/sample.in"
+    printf 'hello tls\n' >&5
+    i=0
+    while ! grep -q -x 'hello tls' "$TMP/sample.out" && [ $i -lt $((200 * TIME_SCALE)) ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    exec 5>&-
+    wait "$spid"
     if grep -q -x 'hello tls' "$TMP/sample.out"; then
         pass "samples/echo-tls.json: openssl s_client gets its line back"
     else
@@ -105,8 +119,10 @@ bad "certificate that is not one" "$C/ext.cnf" "$C/ext.cnf" "$C/server.key"
 bad "key of another certificate" "$C/other.key" "$C/server.pem" "$C/other.key"
 bad "passphrase-protected key" "$C/server-enc.key" "$C/server.pem" "$C/server-enc.key"
 
-# --- One server for the rest, with a short handshake_timeout. ---
-tls_config "$TMP/tls.json" "$C/server.pem" "$C/server.key" ', "handshake_timeout": 1000'
+# --- One server for the rest, with a short handshake_timeout (1 s times
+# TIME_SCALE: the good clients' handshakes must fit in it on a busy machine).
+tls_config "$TMP/tls.json" "$C/server.pem" "$C/server.key" \
+    ", \"handshake_timeout\": $((1000 * TIME_SCALE))"
 start_bg main "$GSERVE" -c "$TMP/tls.json" --log-format json --log-level debug
 if ! wait_for "$TMP/main.err" '"msg": ?"running"' 20; then
     fail "gserve with TLS did not start"
@@ -123,7 +139,7 @@ cpid=$!
 exec 3>"$TMP/in"
 printf 'abrupt\n' >&3
 i=0
-while ! grep -q abrupt "$TMP/abrupt.out" && [ $i -lt 100 ]; do
+while ! grep -q abrupt "$TMP/abrupt.out" && [ $i -lt $((200 * TIME_SCALE)) ]; do
     sleep 0.1
     i=$((i + 1))
 done
@@ -152,7 +168,8 @@ kill -0 "$SRV" 2>/dev/null && pass "reset during a large write: the server lives
     fail "the server died after a reset during a large write"
 
 # Ten good clients, each sending 20 lines over 2 s, while garbage and
-# half-finished handshakes arrive.
+# half-finished handshakes arrive.  Each keeps its input open until its 20
+# lines are back (bounded), then ends.
 n=1
 while [ $n -le 10 ]; do
     (
@@ -162,7 +179,12 @@ while [ $n -le 10 ]; do
             sleep 0.1
             i=$((i + 1))
         done
-        sleep 1
+        i=0
+        while [ "$(grep -c "^client $n line" "$TMP/good$n.out")" -lt 20 ] &&
+            [ $i -lt $((200 * TIME_SCALE)) ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
     ) | sclient "$port" >"$TMP/good$n.out" &
     eval "gpid_$n=\$!"
     n=$((n + 1))

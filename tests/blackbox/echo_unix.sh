@@ -3,7 +3,8 @@
 # socket file (nothing listening behind it) is replaced; a live one is never
 # taken over and a file that is not a socket is never deleted (the second
 # server exits 1 naming the path); a failed start leaves no socket file; the
-# file is removed at SIGTERM.
+# file is removed at SIGTERM; a path too long for a unix socket is a
+# configuration error (exit 2 naming the path and the limit).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/blackbox/lib.sh"
 . "$top_srcdir/tests/blackbox/echo_lib.sh"
 
@@ -82,6 +83,17 @@ if start_echo stale -c "$TMP/stale.json"; then
     [ -e "$A" ] && fail "all-or-nothing: $A left behind" ||
         pass "all-or-nothing: no socket file left behind"
     stopped_and_removed stale "$stale_pid" "$T" --clients "$TMP/stale.clients" --count 1
+fi
+
+# A path longer than a unix socket address holds (107 bytes on Linux): a
+# configuration error, exit 2, naming the path, its length and the limit.
+L="$TMP/$(printf 'l%.0s' $(seq 1 120)).sock"
+echo_config "$TMP/long.json" '{}' "server={ \"path\": \"$L\" }"
+start_bg long "$GSERVE" -c "$TMP/long.json" --log-format json
+if expect_exit2 long 20; then
+    contains "$TMP/long.err" "$L" && contains "$TMP/long.err" "${#L} bytes long" &&
+        contains "$TMP/long.err" "at most 107 bytes" &&
+        pass "path too long: exit 2 naming the path (${#L} bytes) and the limit"
 fi
 
 # The real stale case: a server killed with SIGKILL leaves its file; the

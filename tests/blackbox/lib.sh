@@ -5,6 +5,14 @@
 # Every command runs under a time limit: foreground commands under timeout(1),
 # background servers through start_bg / wait_exit, which poll with a bound and
 # kill (by PID, only processes this script started) when it is exceeded.
+#
+# TIME_SCALE (an integer >= 1, default 2) multiplies every time limit: LIMIT,
+# the bounds of wait_for / wait_exit (and echo_lib.sh's waits and clients).
+# A limit is reached only when something is wrong, so a large one costs
+# nothing when the tests pass, and keeps a busy machine (two suites at once
+# on 2 cores, a sanitizer build, valgrind) from failing a test that would
+# pass: TIME_SCALE=5 make check.  The call sites give the bound a quiet
+# machine needs, already with a wide margin.
 
 : "${top_srcdir:=$(dirname "$0")/../..}"
 : "${top_builddir:=.}"
@@ -17,7 +25,15 @@ GSERVE="$top_builddir/samples/gserve"
 # they do not depend on which config gserve has built in.
 TICKER="$top_srcdir/samples/ticker.json"
 PROBE="$top_builddir/tests/blackbox/gapp_probe"
-LIMIT=30
+: "${TIME_SCALE:=2}"
+case $TIME_SCALE in
+    "" | *[!0-9]* | 0)
+        echo "ERROR: TIME_SCALE must be an integer >= 1, not '$TIME_SCALE'" >&2
+        exit 99
+        ;;
+esac
+export TIME_SCALE
+LIMIT=$((30 * TIME_SCALE))
 FAILS=0
 BG_PIDS=""
 
@@ -136,7 +152,8 @@ start_bg() {
 }
 
 # wait_for FILE PATTERN SECONDS : waits until FILE has a line matching the
-# extended regex PATTERN while $BG_PID lives.  Returns 1 on timeout or death.
+# extended regex PATTERN while $BG_PID lives.  Returns 1 on timeout (SECONDS
+# times TIME_SCALE) or death.
 wait_for() {
     i=0
     while ! grep -E -q -e "$2" "$1" 2>/dev/null; do
@@ -145,19 +162,19 @@ wait_for() {
             return 1
         }
         i=$((i + 1))
-        [ "$i" -gt $(($3 * 20)) ] && return 1
+        [ "$i" -gt $(($3 * 20 * TIME_SCALE)) ] && return 1
         sleep 0.05
     done
     return 0
 }
 
 # wait_exit PID SECONDS : waits for PID to exit and sets EXIT_STATUS; after
-# SECONDS kills it and sets EXIT_STATUS=timeout.
+# SECONDS (times TIME_SCALE) kills it and sets EXIT_STATUS=timeout.
 wait_exit() {
     i=0
     while kill -0 "$1" 2>/dev/null; do
         i=$((i + 1))
-        if [ "$i" -gt $(($2 * 20)) ]; then
+        if [ "$i" -gt $(($2 * 20 * TIME_SCALE)) ]; then
             kill -KILL "$1" 2>/dev/null
             wait "$1" 2>/dev/null
             EXIT_STATUS=timeout

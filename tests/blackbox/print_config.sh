@@ -103,6 +103,21 @@ if run 0 "$GSERVE" -c "$TICKER" -s timer.subscriber=ticker -s GTimer.msec=-3 --p
     jcheck "negative integer" 'c["global"]["GTimer.msec"] == -3'
 fi
 
+# -s NAME.attr against a short-name global that names other gobjs too: the
+# global stays for them, and the -s value is pinned by full name so that it
+# wins at run time, as --print-config shows.
+cat >"$TMP/two.json" <<'EOC'
+{ "global": { "timer.msec": 600000 },
+  "tree": { "gclass": "Ticker", "name": "t",
+            "children": [
+              { "gclass": "Ticker", "name": "a", "children": [ { "gclass": "GTimer", "name": "timer" } ] },
+              { "gclass": "Ticker", "name": "b", "children": [ { "gclass": "GTimer", "name": "timer" } ] } ] } }
+EOC
+if run 0 "$GSERVE" -c "$TMP/two.json" -s t.a.timer.msec=20 --print-config; then
+    jcheck "-s full.name.attr pinned over a short-name global for two gobjs" \
+        'c["global"] == {"timer.msec": 600000, "t.a.timer.msec": 20} and c["tree"]["children"][0]["children"][0]["attrs"] == {"msec": 20}'
+fi
+
 # --log-format and --log-level override the files' log.
 if run 0 "$GSERVE" -c "$TMP/a.json" -c "$TMP/b.json" --log-level warn --log-format text \
     --print-config; then

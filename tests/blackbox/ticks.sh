@@ -43,4 +43,44 @@ kill -TERM "$BG_PID"
 wait_exit "$BG_PID" 20
 [ "$EXIT_STATUS" = 0 ] || fail "exit status $EXIT_STATUS, expected 0"
 
+# A gobj named like a registered gclass is not reached by that gclass's
+# "GClass.attr" keys as if they were "name.attr": the Ticker named "GTimer"
+# is created, and its timer gets the GTimer value.
+cat >"$TMP/gcname.json" <<'EOC'
+{ "global": { "GTimer.msec": 20 },
+  "tree": { "gclass": "Ticker", "name": "GTimer",
+            "children": [ { "gclass": "GTimer", "name": "timer", "attrs": { "periodic": true } } ] } }
+EOC
+start_bg gcname "$GSERVE" -c "$TMP/gcname.json" --log-format json
+if wait_for "$TMP/gcname.err" '"count": ?3[,}]' 30; then
+    pass "a gobj named like a gclass: GClass.attr is the gclass's"
+else
+    fail "a gobj named like a gclass: no 3rd tick"
+    sed 's/^/    | /' "$TMP/gcname.err" >&2
+fi
+kill -TERM "$BG_PID" 2>/dev/null
+wait_exit "$BG_PID" 20
+
+# -s NAME.attr wins at run time over a short-name global that also names
+# another gobj (two timers are named "timer"): t.a ticks every 20 ms.
+cat >"$TMP/two.json" <<'EOC'
+{ "global": { "timer.msec": 600000 },
+  "tree": { "gclass": "Ticker", "name": "t",
+            "children": [
+              { "gclass": "Ticker", "name": "a", "children": [
+                  { "gclass": "GTimer", "name": "timer", "attrs": { "periodic": true } } ] },
+              { "gclass": "Ticker", "name": "b", "children": [
+                  { "gclass": "GTimer", "name": "timer", "attrs": { "periodic": true } } ] } ] } }
+EOC
+start_bg two "$GSERVE" -c "$TMP/two.json" -s t.a.timer.msec=20 --log-format json
+if wait_for "$TMP/two.err" '"gobj": ?"t.a".*"count": ?3[,}]|"count": ?3[,}].*"gobj": ?"t.a"' 30; then
+    pass "-s full.name.attr wins over a short-name global naming two gobjs"
+else
+    fail "-s t.a.timer.msec=20: t.a does not tick"
+    sed 's/^/    | /' "$TMP/two.err" >&2
+fi
+kill -TERM "$BG_PID" 2>/dev/null
+wait_exit "$BG_PID" 20
+grep -E '"msg": ?"tick"' "$TMP/two.err" | grep -q '"gobj": ?"t.b"' && fail "t.b ticked (its timer is 600000 ms)"
+
 finish

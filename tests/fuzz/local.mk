@@ -32,7 +32,6 @@ tests_fuzz_fuzz_gsock_bytes_LDFLAGS = $(TESTLINKFLAGS) $(FUZZER_LDFLAGS)
 ## ASan quarantine triples the rate (freed memory is reused instead of
 ## faulted in afresh); ASAN_OPTIONS from the environment wins.
 FUZZ_ASAN_OPTIONS = quarantine_size_mb=8:max_malloc_fill_size=0
-fuzz: fuzz-libfuzzer
 fuzz-libfuzzer: $(FUZZ_HARNESSES)
 	@failed=0; \
 	for h in $(FUZZ_HARNESSES); do \
@@ -66,7 +65,6 @@ tests_fuzz_fuzz_gsock_bytes_CPPFLAGS += \
 tests_fuzz_fuzz_gsock_bytes_LDFLAGS = $(TESTLINKFLAGS)
 
 ## Not an error: make fuzz may have other parts that run under any compiler.
-fuzz: fuzz-libfuzzer
 fuzz-libfuzzer:
 	@echo "fuzz: libFuzzer harnesses skipped: they need ./configure --enable-fuzzers (clang; doc/fuzzing.md)"
 endif
@@ -76,4 +74,4 @@ clean-local: clean-fuzz
 clean-fuzz:
 	-rm -rf tests/fuzz/work
 
-.PHONY: fuzz fuzz-libfuzzer clean-fuzz
+.PHONY: fuzz-libfuzzer clean-fuzz

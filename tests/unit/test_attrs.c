@@ -505,6 +505,163 @@ static void case_global_attrs(void)
     gobj_destroy(g4);
 }
 
+/* A "GClass.attr" key belongs to the gclass only: a gobj *named* like a
+ * registered gclass is not matched by it as if it were "name.attr" (that
+ * inverted the precedence, reached gobjs of another gclass, or failed their
+ * create). */
+static void case_global_gclass_name_wins(void)
+{
+    T_EQ_INT(gobj_set_global_attrs(J("{\"Attrs.count\": 1}")), 0);
+
+    /* A Req named "Attrs": Req has no 'count', and the key is not for it. */
+    t_log_clear();
+    gobj_t *req = gobj_create("Attrs", g_req_gc, J("{\"port\": 1}"), NULL);
+    T_ASSERT(req != NULL);
+    T_EQ_INT(t_log_find("error", NULL), 0);
+
+    /* An Attrs named "Attrs" under it: the key is its gclass's default, so
+     * the kw wins (default < "GClass.attr" < kw). */
+    gobj_t *g = gobj_create("Attrs", g_at_gc, J("{\"count\": 2}"), req);
+    T_ASSERT(g != NULL);
+    if (g)
+        T_EQ_INT(ap(g)->count, 2);
+    /* ... and without a kw value it gets the gclass value, once. */
+    gobj_t *g2 = gobj_create("Attrs2", g_at_gc, NULL, req);
+    T_ASSERT(g2 != NULL);
+    if (g2)
+        T_EQ_INT(ap(g2)->count, 1);
+
+    T_EQ_INT(gobj_set_global_attrs(NULL), 0);
+    if (req)
+        gobj_destroy(req);
+}
+
+/* A full-name key of any length is found (no fixed-size buffer). */
+static void case_global_long_key(void)
+{
+    char name[2001];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    gobj_t *top = gobj_create(name, g_at_gc, NULL, NULL);
+    REQUIRE(top);
+
+    json_t *global = json_object();
+    char *key = malloc(2 * sizeof name + 16);
+    snprintf(key, 2 * sizeof name + 16, "%s.%s.count", name, name);
+    json_object_set_new(global, key, json_integer(5)); /* full name */
+    snprintf(key, 2 * sizeof name + 16, "%s.label", name);
+    json_object_set_new(global, key, json_string("long")); /* short name */
+    free(key);
+    T_EQ_INT(gobj_set_global_attrs(global), 0);
+
+    gobj_t *g = gobj_create(name, g_at_gc, NULL, top);
+    T_ASSERT(g != NULL);
+    if (g) {
+        T_EQ_INT(ap(g)->count, 5);
+        T_EQ_STR(ap(g)->label, "long");
+    }
+    T_EQ_INT(gobj_set_global_attrs(NULL), 0);
+    gobj_destroy(top);
+}
+
+/* A string attribute is a C string: a value holding a NUL byte would be
+ * read back cut, so it is refused (binary data goes in a JSON attribute). */
+static void case_string_with_nul(void)
+{
+    t_log_clear();
+    long json_before = t_json_live;
+    json_t *kw = json_object();
+    json_object_set_new(kw, "label", json_stringn("ab\0cd", 5));
+    gobj_t *g = gobj_create("nul", g_at_gc, kw, NULL);
+    T_ASSERT(g == NULL);
+    if (g)
+        gobj_destroy(g);
+    static const char *const needles[] = {"nul", "label", "NUL", NULL};
+    t_checks++;
+    if (!error_names_all(needles))
+        T_FAIL_("create with a NUL in a string: no error naming the gobj and attribute");
+    T_EQ_INT(t_json_live, json_before);
+
+    g = gobj_create("nul2", g_at_gc, NULL, NULL);
+    REQUIRE(g);
+    t_log_clear();
+    T_EQ_INT(gobj_write_attr(g, "label", json_stringn("x\0y", 3)), GOBJ_ETYPE);
+    T_EQ_STR(ap(g)->label, "hello");
+    static const char *const needles2[] = {"nul2", "label", "NUL", NULL};
+    t_checks++;
+    if (!error_names_all(needles2))
+        T_FAIL_("write with a NUL in a string: no error naming the gobj and attribute");
+    /* A JSON attribute carries such a string whole. */
+    T_EQ_INT(gobj_write_attr(g, "extra", json_stringn("x\0y", 3)), 0);
+    T_EQ_INT(json_string_length(ap(g)->extra), 3);
+    gobj_destroy(g);
+
+    /* A global value for a gclass is checked when it is set. */
+    json_t *global = json_object();
+    json_object_set_new(global, "Attrs.label", json_stringn("a\0", 2));
+    T_EQ_INT(gobj_set_global_attrs(global), GOBJ_ETYPE);
+    T_EQ_INT(t_json_live, json_before);
+}
+
+/* A table whose attribute could never be given a value is refused at
+ * registration: REQUIRED with STATS or VOLATILE (which cannot be given at
+ * create), and a name that "GClass.attr" / "name.attr" keys cannot reach. */
+typedef struct {
+    int64_t x;
+} bad_priv_t;
+static const gobj_attr_t bad_req_stats[] = {
+    GOBJ_ATTR("hits", GOBJ_ATTR_INT, bad_priv_t, x, NULL, GOBJ_RD | GOBJ_STATS | GOBJ_REQUIRED,
+              "a required statistic"),
+    GOBJ_ATTR_END,
+};
+static const gobj_attr_t bad_req_volatile[] = {
+    GOBJ_ATTR("state", GOBJ_ATTR_INT, bad_priv_t, x, NULL, GOBJ_RD | GOBJ_VOLATILE | GOBJ_REQUIRED,
+              "required run-time state"),
+    GOBJ_ATTR_END,
+};
+static const gobj_attr_t bad_dotted[] = {
+    GOBJ_ATTR("a.b", GOBJ_ATTR_INT, bad_priv_t, x, NULL, GOBJ_RD, "a dotted name"),
+    GOBJ_ATTR_END,
+};
+static const gobj_attr_t bad_empty[] = {
+    GOBJ_ATTR("", GOBJ_ATTR_INT, bad_priv_t, x, NULL, GOBJ_RD, "an empty name"),
+    GOBJ_ATTR_END,
+};
+
+static void expect_refused(const char *gcname, const gobj_attr_t *attrs, const char *attr,
+                           const char *why)
+{
+    gclass_def_t def = {
+        .name = gcname,
+        .description = "a bad attribute table",
+        .states = at_states,
+        .events = at_events,
+        .attrs = attrs,
+        .priv_size = sizeof(bad_priv_t),
+    };
+    static gclass_def_t defs[4];
+    static size_t n_defs;
+    gclass_def_t *d = &defs[n_defs++ % 4];
+    *d = def;
+    t_log_clear();
+    gclass_t *gc = gclass_register(d);
+    T_ASSERT(gc == NULL);
+    T_ASSERT(gclass_find(gcname) == NULL);
+    T_EQ_INT(t_log_find("error", NULL), 1);
+    const char *const needles[] = {gcname, attr, why, NULL};
+    t_checks++;
+    if (!error_names_all(needles))
+        T_FAIL_("gclass %s: no error naming the gclass, '%s' and '%s'", gcname, attr, why);
+}
+
+static void case_register_refuses_unreachable(void)
+{
+    expect_refused("BadReqStats", bad_req_stats, "hits", "REQUIRED");
+    expect_refused("BadReqVolatile", bad_req_volatile, "state", "REQUIRED");
+    expect_refused("BadDotted", bad_dotted, "a.b", "'.'");
+    expect_refused("BadEmpty", bad_empty, "BadEmpty", "empty");
+}
+
 int main(void)
 {
     t_init();
@@ -522,6 +679,10 @@ int main(void)
     case_stats_and_read_attrs();
     case_typed_shortcuts();
     case_global_attrs();
+    case_global_gclass_name_wins();
+    case_global_long_key();
+    case_string_with_nul();
+    case_register_refuses_unreachable();
 
     T_EQ_INT(gobj_live_count(), 0);
     return t_done();

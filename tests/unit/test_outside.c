@@ -28,7 +28,9 @@ enum {
     STOP_DESTROYS_PARENT,
     START_DESTROYS_PARENT,
     WRITING_DESTROYS_SELF,
+    CREATE_DESTROYS_VICTIM, /* whose mt_stop, run when create leaves, destroys the new gobj */
 };
+static gobj_t *victim, *being_created;
 static int mode;
 static int n_destroyed;
 
@@ -40,6 +42,11 @@ static void maybe_destroy(gobj_t *gobj, int when)
 
 static int out_mt_create(gobj_t *gobj)
 {
+    if (mode == CREATE_DESTROYS_VICTIM && victim && gobj != victim) {
+        being_created = gobj;
+        gobj_destroy(victim);
+        victim = NULL;
+    }
     maybe_destroy(gobj, CREATE_DESTROYS_SELF);
     return 0;
 }
@@ -60,6 +67,11 @@ static int out_mt_start(gobj_t *gobj)
 
 static int out_mt_stop(gobj_t *gobj)
 {
+    if (mode == CREATE_DESTROYS_VICTIM && being_created) {
+        gobj_destroy(being_created);
+        being_created = NULL;
+        return 0;
+    }
     if (mode == STOP_DESTROYS_PARENT && gobj_parent(gobj))
         gobj_destroy(gobj_parent(gobj));
     else
@@ -266,6 +278,22 @@ static void case_writing_destroys_self(void)
     mode = DO_NOTHING;
 }
 
+/* The new gobj survives its mt_create and its initial entry, and is then
+ * destroyed by a method that runs while gobj_create leaves (the victim's
+ * mt_stop, reaped then): create returns NULL, never a freed gobj. */
+static void case_destroyed_while_create_leaves(void)
+{
+    mode = DO_NOTHING;
+    victim = gobj_create("victim", gc_out, NULL, NULL);
+    T_EQ_INT(gobj_start(victim), 0);
+    mode = CREATE_DESTROYS_VICTIM;
+    n_destroyed = 0;
+    T_ASSERT(gobj_create("newborn", gc_out, NULL, NULL) == NULL);
+    T_EQ_INT(n_destroyed, 2);
+    T_EQ_INT(gobj_live_count(), 0);
+    mode = DO_NOTHING;
+}
+
 static void run_all(void)
 {
     case_create_destroys_self();
@@ -273,6 +301,7 @@ static void run_all(void)
     case_start_destroys_self();
     case_stop_destroys_self();
     case_writing_destroys_self();
+    case_destroyed_while_create_leaves();
 }
 
 static int timer_runs;

@@ -75,7 +75,8 @@ static void test_port0_and_names(void)
     T_EQ_INT(t_log_find("info", addr), 1);
     T_EQ_INT(t_log_find("info", "\"msg\":\"listening\""), 1);
 
-    /* n counts up and is never reused. */
+    /* n counts up from 1 (the first server of this process) and is never
+     * reused. */
     for (int i = 1; i <= 3; i++) {
         int fd = t_connect_tcp("127.0.0.1", port);
         T_ASSERT(RUN_UNTIL(srec.connected == i, 5000));
@@ -385,11 +386,222 @@ static void test_bad_config(void)
     t_end();
 }
 
+/* The subscriber must exist at start: the start fails, naming both. */
+static void test_subscriber_missing(void)
+{
+    t_setup();
+    gobj_t *s = t_server("server", json_pack("{s:s, s:i, s:s}", "host", "127.0.0.1", "port", 0,
+                                             "subscriber", "nobody"));
+    T_EQ_INT(gobj_start(s), GOBJ_ECONFIG);
+    T_EQ_INT(t_log_find("error", "\"subscriber\":\"nobody\""), 1);
+    T_EQ_INT(t_log_find("error", "app.server"), 1);
+    T_EQ_STR(gobj_current_state(s)->name, "ST_IDLE");
+    t_end();
+}
+
+/* The subscriber is destroyed after the start: accepting pauses with one
+ * error (not one per loop turn, the listener being level-triggered), and a
+ * stop and start with a subscriber back resumes it. */
+static void test_subscriber_destroyed(void)
+{
+    t_setup();
+    tpeer_rec_t orec = {0};
+    gobj_t *owner = t_peer("owner", &orec);
+    gobj_t *s = t_server("server", json_pack("{s:s, s:i, s:s}", "host", "127.0.0.1", "port", 0,
+                                             "subscriber", "owner"));
+    T_EQ_INT(gobj_start(s), 0);
+    int port = (int)gobj_read_int(s, "port");
+    gobj_destroy(owner);
+    size_t before = t_log_count();
+    int fd = t_connect_tcp("127.0.0.1", port);
+    T_ASSERT(fd >= 0);
+    t_run_for(300);
+    T_EQ_INT(t_log_find("error", "\"subscriber\":\"owner\""), 1);
+    T_ASSERT(t_log_count() - before <= 2);
+    T_EQ_STR(gobj_current_state(s)->name, "ST_PAUSED");
+    T_EQ_INT(orec.connected, 0);
+    /* Still paused, still quiet: the next start checks the subscriber. */
+    T_EQ_INT(gobj_stop(s), 0);
+    T_EQ_INT(gobj_start(s), GOBJ_ECONFIG);
+    owner = t_peer("owner", &orec);
+    T_EQ_INT(gobj_start(s), 0);
+    T_ASSERT(RUN_UNTIL(orec.connected == 1, 5000));
+    close(fd);
+    T_ASSERT(RUN_UNTIL(orec.disconnected == 1, 5000));
+    gobj_destroy(owner);
+    t_end();
+    t_rec_reset(&orec);
+}
+
+/* Two servers with the same short name (a.server, b.server) and one
+ * subscriber: their GSocks get distinct names, and neither loses its
+ * connection to a name clash. */
+static void test_names_unique_per_owner(void)
+{
+    t_setup();
+    srec.echo = true;
+    app = t_peer("app", &srec);
+    gclass_t *peer = gclass_find("TPeer");
+    gobj_t *a = gobj_create("a", peer, NULL, app);
+    gobj_t *b = gobj_create("b", peer, NULL, app);
+    gclass_t *srv = gclass_find(GCLASS_GSERVERSOCK_NAME);
+    gobj_t *sa = gobj_create("server", srv,
+                             json_pack("{s:s, s:i, s:s}", "host", "127.0.0.1", "port", 0,
+                                       "subscriber", "app"),
+                             a);
+    gobj_t *sb = gobj_create("server", srv,
+                             json_pack("{s:s, s:i, s:s}", "host", "127.0.0.1", "port", 0,
+                                       "subscriber", "app"),
+                             b);
+    T_ASSERT(sa && sb);
+    T_EQ_INT(gobj_start(sa), 0);
+    T_EQ_INT(gobj_start(sb), 0);
+    int fa = t_connect_tcp("127.0.0.1", (int)gobj_read_int(sa, "port"));
+    T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+    int fb = t_connect_tcp("127.0.0.1", (int)gobj_read_int(sb, "port"));
+    T_ASSERT(RUN_UNTIL(srec.connected == 2, 5000));
+    T_ASSERT(strcmp(srec.first_name, srec.last_name) != 0);
+    T_EQ_INT(gobj_child_count(app), 4);
+    /* Both connections are alive and echo. */
+    unsigned char buf[8];
+    T_EQ_INT(write(fa, "aa", 2), 2);
+    T_EQ_INT(write(fb, "bb", 2), 2);
+    T_ASSERT(RUN_UNTIL(srec.rx_len == 4, 5000));
+    T_EQ_INT(read(fa, buf, sizeof buf), 2);
+    T_EQ_INT(read(fb, buf, sizeof buf), 2);
+    T_EQ_INT(srec.disconnected, 0);
+    T_EQ_INT(t_log_find("error", NULL), 0);
+    /* A name is never reused, even after its GSock is gone. */
+    char first[160];
+    snprintf(first, sizeof first, "%s", srec.first_name);
+    close(fa);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
+    int fc = t_connect_tcp("127.0.0.1", (int)gobj_read_int(sa, "port"));
+    T_ASSERT(RUN_UNTIL(srec.connected == 3, 5000));
+    T_ASSERT(strcmp(srec.last_name, first) != 0);
+    close(fb);
+    close(fc);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 3, 5000));
+    t_end();
+}
+
+/* backlog must fit listen()'s int: 2^40 is refused, not cast to 0. */
+static void test_bad_backlog(void)
+{
+    t_setup();
+    gobj_t *s = t_server("server", json_pack("{s:s, s:i, s:I}", "host", "127.0.0.1", "port", 0,
+                                             "backlog", (json_int_t)1 << 40));
+    T_EQ_INT(gobj_start(s), GOBJ_ECONFIG);
+    T_EQ_INT(t_log_find("error", "backlog"), 1);
+    T_EQ_INT(t_log_find("error", "app.server"), 1);
+    gobj_t *s2 = t_server("s2", json_pack("{s:s, s:i, s:i}", "host", "127.0.0.1", "port", 0,
+                                          "backlog", 0));
+    T_EQ_INT(gobj_start(s2), GOBJ_ECONFIG);
+    T_EQ_INT(t_log_find("error", "app.s2"), 1);
+    t_end();
+}
+
+/* A unix path longer than sun_path is a configuration error naming the
+ * path and the limit. */
+static void test_unix_path_too_long(void)
+{
+    t_setup();
+    char path[300];
+    memset(path, 'x', sizeof path - 1);
+    path[0] = '/';
+    path[sizeof path - 1] = '\0';
+    gobj_t *s = t_server("server", json_pack("{s:s}", "path", path));
+    T_EQ_INT(gobj_start(s), GOBJ_ECONFIG);
+    T_EQ_INT(t_log_find("error", "at most 107 bytes"), 1);
+    T_EQ_INT(t_log_find("error", "/xxxxxxxx"), 1);
+    t_end();
+}
+
+/* A lingering close has an absolute deadline: a peer that trickles a byte
+ * every 100 ms after the server closed does not keep the descriptor, and
+ * the lingering socket counts against max_connections until it is closed. */
+static void test_linger_deadline_and_count(void)
+{
+    t_setup();
+    srec.destroy_on_connected = true; /* the server closes first */
+    gobj_t *s = t_server("server", json_pack("{s:s, s:i, s:i}", "host", "127.0.0.1", "port", 0,
+                                             "max_connections", 1));
+    T_EQ_INT(gobj_start(s), 0);
+    int port = (int)gobj_read_int(s, "port");
+    int a = t_connect_tcp("127.0.0.1", port);
+    T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+    srec.destroy_on_connected = false;
+    int b = t_connect_tcp("127.0.0.1", port);
+    T_ASSERT(b >= 0);
+    /* Trickle a byte every 100 ms until the server closes for good (a
+     * write is then refused) or 10 s pass; the deadline is 2 s after the
+     * close.  Meanwhile the lingering socket shows in n_lingering (not in
+     * n_gsocks: it has no GSock) and holds the only slot: b waits. */
+    uint64_t t0 = gobj_loop_now_msec();
+    bool reset = false, counted = false, b_waited = true;
+    while (!reset && gobj_loop_now_msec() - t0 < 10000) {
+        if (send(a, "y", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+            reset = true;
+        t_run_for(100);
+        if (gobj_read_int(s, "n_lingering") == 1) {
+            counted = gobj_read_int(s, "n_gsocks") == 0 && gobj_in_this_state(s, ST_PAUSED);
+            b_waited &= srec.connected == 1;
+        }
+    }
+    T_ASSERT(counted);
+    T_ASSERT(b_waited);
+    T_ASSERT(reset);
+    /* The slot is free: the waiting client is accepted. */
+    T_ASSERT(RUN_UNTIL(srec.connected == 2, 5000));
+    T_EQ_INT(gobj_read_int(s, "n_lingering"), 0);
+    close(a);
+    close(b);
+    T_ASSERT(RUN_UNTIL(gobj_read_int(s, "n_gsocks") == 0, 5000));
+    t_end();
+}
+
+/* No re-entrant callbacks: nothing a call on the server (or on one of its
+ * GSocks) does delivers an accepted connection's EV_CONNECTED to the caller
+ * before the call returns.  Clients wait in the backlog; each call that
+ * lets the server accept again (gobj_start, a higher max_connections)
+ * only re-enables the listener, and the accept comes from a later loop
+ * turn. */
+static void test_no_reentrant_accept(void)
+{
+    t_setup();
+    srec.keep_on_disconnected = true;
+    gobj_t *s = t_server("server", json_pack("{s:s, s:i, s:i}", "host", "127.0.0.1", "port", 0,
+                                             "max_connections", 1));
+    T_EQ_INT(gobj_start(s), 0);
+    int port = (int)gobj_read_int(s, "port");
+    T_EQ_INT(gobj_stop(s), 0);
+    int fds[3];
+    for (int i = 0; i < 3; i++)
+        fds[i] = t_connect_tcp("127.0.0.1", port);
+    t_run_for(100);
+    T_EQ_INT(gobj_start(s), 0);
+    T_EQ_INT(srec.connected, 0); /* not inside gobj_start */
+    T_ASSERT(RUN_UNTIL(srec.connected == 1, 5000));
+    t_run_for(50);
+    T_EQ_INT(srec.connected, 1); /* at the limit */
+    T_EQ_INT(gobj_write_attr(s, "max_connections", json_integer(2)), 0);
+    T_EQ_INT(srec.connected, 1); /* not inside the write */
+    T_ASSERT(RUN_UNTIL(srec.connected == 2, 5000));
+    /* Unlimited again: the third comes on a later turn too. */
+    T_EQ_INT(gobj_write_attr(s, "max_connections", json_integer(0)), 0);
+    T_EQ_INT(srec.connected, 2);
+    T_ASSERT(RUN_UNTIL(srec.connected == 3, 5000));
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    T_ASSERT(RUN_UNTIL(gobj_read_int(s, "n_gsocks") == 0, 5000));
+    t_end();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL);
     t_init();
-    test_port0_and_names();
+    test_port0_and_names(); /* first: it reads the first GSock numbers */
     test_two_ports();
     test_dual_stack();
     test_all_or_nothing();
@@ -399,5 +611,12 @@ int main(void)
     test_server_destroyed_first();
     test_accept_backoff();
     test_bad_config();
+    test_subscriber_missing();
+    test_subscriber_destroyed();
+    test_names_unique_per_owner();
+    test_bad_backlog();
+    test_unix_path_too_long();
+    test_linger_deadline_and_count();
+    test_no_reentrant_accept();
     return t_done();
 }

@@ -24,6 +24,7 @@ static struct {
     bool entry_sends_self;       /* entry of ST_SE_A sends EV_SE_SELF to self */
     gobj_t *entry_src;           /* ... with this src */
     gobj_state_t create_changes; /* mt_create calls gobj_change_state(this) */
+    bool create_sends_self;      /* mt_create sends EV_SE_GO then EV_SE_SELF to self */
     gobj_state_t inject_changes; /* mt_inject_event calls gobj_change_state(this) */
     bool change_result;          /* what that gobj_change_state returned */
 } cfg;
@@ -72,6 +73,11 @@ static int mt_create(gobj_t *gobj)
 {
     if (cfg.create_changes)
         cfg.change_result = gobj_change_state(gobj, cfg.create_changes);
+    if (cfg.create_sends_self) {
+        t_trace_add("create");
+        gobj_send_event(gobj, EV_SE_GO, NULL, gobj);
+        gobj_send_event(gobj, EV_SE_SELF, NULL, gobj);
+    }
     return 0;
 }
 
@@ -290,6 +296,29 @@ static void case_change_from_create(void)
     gobj_destroy(f);
 }
 
+/* Events sent to a gobj from its own mt_create wait until the initial state
+ * is entered, then are delivered in order before gobj_create returns. */
+static void case_sent_during_create(void)
+{
+    reset();
+    cfg.create_sends_self = true;
+    gobj_t *h = gobj_create("h", gc_h, NULL, NULL);
+    T_ASSERT(h != NULL);
+    T_EQ_STR(t_trace, "create entry:ST_SE_TOP entry:ST_SE_A act:EV_SE_GO exit:ST_SE_A "
+                      "entry:ST_SE_B act:EV_SE_SELF");
+    T_ASSERT(gobj_in_this_state(h, ST_SE_B));
+    gobj_destroy(h);
+
+    reset();
+    cfg.create_sends_self = true;
+    cfg.create_changes = ST_SE_B; /* chosen initial state, then EV_SE_GO from there */
+    gobj_t *f = gobj_create("f", gc_f, NULL, NULL);
+    T_ASSERT(f != NULL);
+    T_EQ_STR(t_trace, "create act:EV_SE_GO act:EV_SE_SELF");
+    T_ASSERT(gobj_in_this_state(f, ST_SE_A));
+    gobj_destroy(f);
+}
+
 /* Flat: a subscriber of EV_STATE_CHANGED destroys the gobj; the row's
  * action is not run on it. */
 static void case_flat_destroyed_by_subscriber(void)
@@ -319,6 +348,7 @@ int main(void)
     case_change_from_inject();
     case_change_from_create();
     case_flat_destroyed_by_subscriber();
+    case_sent_during_create();
 
     T_EQ_INT(gobj_live_count(), 0);
     T_EQ_INT(gclass_unregister_all(), 0);

@@ -42,28 +42,28 @@ static int ac_count(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 static const gobj_row_t flat_a[] = {
     GOBJ_ROW(EV_B_PING, ac_count, NULL),
     GOBJ_ROW(EV_B_FLIP, ac_count, ST_B_B),
-    {NULL},
+    {0},
 };
 static const gobj_row_t flat_b[] = {
     GOBJ_ROW(EV_B_PING, ac_count, NULL),
     GOBJ_ROW(EV_B_FLIP, ac_count, ST_B_A),
-    {NULL},
+    {0},
 };
 static const gobj_event_def_t events[] = {
     {EV_B_PING, GOBJ_EV_IN, "{}"},
     {EV_B_FLIP, GOBJ_EV_IN, "{}"},
     {EV_B_GO, GOBJ_EV_IN, "{}"},
-    {NULL},
+    {0},
 };
 static const gobj_row_t flat_go[] = {
     GOBJ_ROW(EV_B_GO, ac_count, NULL),
-    {NULL},
+    {0},
 };
 static const gobj_state_def_t flat_states_go[] = {
     GOBJ_STATE(ST_B_A, flat_a),
     GOBJ_STATE(ST_B_B, flat_b),
     GOBJ_STATE(ST_B_TOP1, flat_go),
-    {NULL},
+    {0},
 };
 static const gclass_def_t flat_gclass = {
     .name = "BenchFlat",
@@ -80,23 +80,23 @@ static void hook(gobj_t *gobj)
 static const gobj_row_t h_top1[] = {
     GOBJ_ROW(EV_B_PING, ac_count, NULL),
     GOBJ_ROW(EV_B_GO, ac_count, ST_B_TOP2),
-    {NULL},
+    {0},
 };
 static const gobj_row_t h_top2[] = {
     GOBJ_ROW(EV_B_PING, ac_count, NULL),
     GOBJ_ROW(EV_B_GO, ac_count, ST_B_LEAF1),
-    {NULL},
+    {0},
 };
 static const gobj_row_t h_leaf[] = {
     GOBJ_ROW(EV_B_FLIP, ac_count, NULL),
-    {NULL},
+    {0},
 };
 static const gobj_state_def_t h_states[] = {
     {ST_B_TOP1, h_top1, NULL, ST_B_LEAF1, hook, hook},
     {ST_B_LEAF1, h_leaf, ST_B_TOP1, NULL, hook, hook},
     {ST_B_TOP2, h_top2, NULL, ST_B_LEAF2, hook, hook},
     {ST_B_LEAF2, h_leaf, ST_B_TOP2, NULL, hook, hook},
-    {NULL},
+    {0},
 };
 static const gclass_def_t hsm_gclass = {
     .name = "BenchHsm",

@@ -735,9 +735,13 @@ void gobj_logf(gobj_log_level_t level, const gobj_t *gobj, const char *fmt, ...)
 
     if (!gobj_log_enabled(level) || !log_has_sink())
         return;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap);
-    va_end(ap);
+    int n = 0;
+    msg[0] = '\0';
+    if (fmt) {
+        va_start(ap, fmt);
+        n = vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
     if (n < 0)
         snprintf(msg, sizeof msg, "(unprintable log message)");
     else if ((size_t)n >= sizeof msg)

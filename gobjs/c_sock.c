@@ -133,10 +133,24 @@ static const gobj_attr_t sock_attrs[] = {
               GOBJ_RD | GOBJ_WR, "EV_DROP, gobj_stop: close after this many ms even if unsent"),
     GOBJ_ATTR("subscriber", GOBJ_ATTR_STRING, sock_priv_t, subscriber, "\"\"", GOBJ_RD,
               "Unique or full name of the gobj subscribed to the output events; empty = parent"),
+    GOBJ_ATTR("framing", GOBJ_ATTR_STRING, sock_priv_t, framing, "\"none\"", GOBJ_RD | GOBJ_WR,
+              "\"none\" (bytes as they come), \"line\" or \"length\": one frame per EV_RX_DATA"),
+    GOBJ_ATTR("delimiter", GOBJ_ATTR_STRING, sock_priv_t, delimiter, "\"\\n\"", GOBJ_RD | GOBJ_WR,
+              "line: ends each frame (1 to 8 bytes); with \"\\r\\n\" a bare \"\\n\" does too"),
+    GOBJ_ATTR("keep_delimiter", GOBJ_ATTR_BOOL, sock_priv_t, keep_delimiter, "false",
+              GOBJ_RD | GOBJ_WR, "line: EV_RX_DATA data ends with the delimiter received"),
+    GOBJ_ATTR("max_frame", GOBJ_ATTR_INT, sock_priv_t, max_frame, "65536", GOBJ_RD | GOBJ_WR,
+              "line, length: largest payload in bytes (> 0); larger closes or is refused"),
+    GOBJ_ATTR("length_bytes", GOBJ_ATTR_INT, sock_priv_t, length_bytes, "4", GOBJ_RD | GOBJ_WR,
+              "length: header size, 1, 2, 4 or 8 bytes"),
+    GOBJ_ATTR("length_endian", GOBJ_ATTR_STRING, sock_priv_t, length_endian, "\"big\"",
+              GOBJ_RD | GOBJ_WR, "length: header byte order, \"big\" or \"little\""),
+    GOBJ_ATTR("length_includes_header", GOBJ_ATTR_BOOL, sock_priv_t, length_includes_header,
+              "false", GOBJ_RD | GOBJ_WR, "length: the header's value counts the header too"),
     GOBJ_ATTR("rx_bytes", GOBJ_ATTR_INT, sock_priv_t, rx_bytes, "0", GOBJ_STATS,
               "Bytes received"),
     GOBJ_ATTR("rx_msgs", GOBJ_ATTR_INT, sock_priv_t, rx_msgs, "0", GOBJ_STATS,
-              "EV_RX_DATA published"),
+              "EV_RX_DATA published (frames, when framing is on)"),
     GOBJ_ATTR("tx_bytes", GOBJ_ATTR_INT, sock_priv_t, tx_bytes, "0", GOBJ_STATS,
               "Bytes written to the socket"),
     GOBJ_ATTR("tx_msgs", GOBJ_ATTR_INT, sock_priv_t, tx_msgs, "0", GOBJ_STATS,
@@ -183,6 +197,7 @@ static void release_fd(gobj_t *gobj)
         priv->ai_list = priv->ai_next = NULL;
     }
     priv->rx_paused = priv->rx_eof = false;
+    gsock_framer__reset(priv->framer);
     priv->drop_deadline = 0;
     priv->retry_at = 0;
     priv->closing_reason = NULL;
@@ -252,7 +267,7 @@ static void publish_owed(gobj_t *gobj)
 }
 
 /* A socket error while connected: a reset is the common case. */
-static void close_on_error(gobj_t *gobj, int err)
+void gsock__close_on_error(gobj_t *gobj, int err)
 {
     if (err == ECONNRESET || err == EPIPE) {
         gsock__sock_close(gobj, "connection reset", err);
@@ -269,7 +284,8 @@ static void go_connected(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     priv->connected = true;
-    priv->session = true; /* an accepted TLS connection owes events from now */
+    priv->session = true;       /* an accepted TLS connection owes events from now */
+    gsock__apply_framing(gobj); /* a change of the attributes applies from here */
     priv->last_activity = gobj_loop_now_msec();
     gobj_change_state(gobj, ST_CONNECTED);
     /* Output sent while connecting is waiting, perhaps above the high
@@ -378,6 +394,28 @@ void gsock__start_transport(gobj_t *gobj)
     do_handshake(gobj);
 }
 
+/* Check the framing attributes and (re)make the framer.  At create a bad
+ * value fails the create; at a later connection (the attributes were
+ * written since) the framing in use so far is kept and the error logged. */
+int gsock__apply_framing(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    gsock_framing_conf_t conf = {
+        .framing = priv->framing,
+        .delimiter = priv->delimiter,
+        .keep_delimiter = priv->keep_delimiter,
+        .max_frame = priv->max_frame,
+        .length_bytes = priv->length_bytes,
+        .length_endian = priv->length_endian,
+        .length_includes_header = priv->length_includes_header,
+    };
+    int rc = gsock_framer__check(gobj, &conf);
+    if (rc == 0)
+        rc = gsock_framer__setup(&priv->framer, &conf);
+    gsock_framer__reset(priv->framer);
+    return rc;
+}
+
 /*---------------------------------------------------------------------*
  *  Methods
  *---------------------------------------------------------------------*/
@@ -386,8 +424,11 @@ static int mt_create(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     priv->self = gobj;
     priv->fd = -1;
+    int rc = gsock__apply_framing(gobj);
+    if (rc < 0)
+        return rc;
     /* A named subscriber created later is looked up again at start. */
-    int rc = gsock__subscribe_subscriber(gobj);
+    rc = gsock__subscribe_subscriber(gobj);
     return rc == GOBJ_ENOENT ? 0 : rc;
 }
 
@@ -474,6 +515,8 @@ static void mt_destroy(gobj_t *gobj)
     free(priv->q);
     priv->q = NULL;
     priv->q_cap = 0;
+    gsock_framer__free(priv->framer);
+    priv->framer = NULL;
 }
 
 /*---------------------------------------------------------------------*
@@ -656,85 +699,6 @@ static int ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
     return 0;
 }
 
-static void publish_rx(gobj_t *gobj, const char *buf, size_t n)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    priv->rx_bytes += (int64_t)n;
-    priv->rx_msgs++;
-    gsock__touch(priv);
-    if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-        gsock__trace_traffic(gobj, "rx", buf, n);
-    json_t *out = json_object();
-    json_object_set_new_nocheck(out, "data", json_stringn_nocheck(buf, n));
-    gobj_publish_event(gobj, EV_RX_DATA, out);
-}
-
-/* The peer will send nothing more (FIN, or TLS close_notify): stop reading
- * and close once the replies are written. */
-static void peer_closed(gobj_t *gobj, const char *reason)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    priv->rx_eof = true;
-    gsock__rx_enable(priv, false);
-    if (priv->q_len == 0) {
-        gsock__sock_close(gobj, reason, 0);
-    } else {
-        priv->closing_reason = reason;
-        gobj_change_state(gobj, ST_CLOSING);
-    }
-}
-
-/* Read what the transport has, up to the buffer: one read on a plain
- * socket; under TLS, the records OpenSSL holds are drained too, and what
- * does not fit (or an end found after data) stays pending and is read on
- * the next turn, without waiting for the socket. */
-static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
-{
-    (void)ev;
-    (void)kw;
-    (void)src;
-    /* One buffer for the process: the bytes are copied into the JSON string
-     * before anything else can run. */
-    static char rxbuf[64 * 1024];
-    sock_priv_t *priv = gobj_priv(gobj);
-    gsock_transport_t *tr = priv->tr;
-    size_t got = 0;
-    ssize_t n;
-    int err = 0;
-    for (;;) {
-        n = gsock_transport__read(tr, rxbuf + got, sizeof rxbuf - got, &err);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (got == sizeof rxbuf || !gsock_transport__pending(tr))
-            break;
-    }
-    if (GOBJ_UNLIKELY(n == GSOCK_IO_WANT_WRITE)) {
-        priv->rx_wants_write = true; /* a TLS key update must be answered first */
-        gsock__tx_enable(priv, true);
-    }
-    if (got) {
-        if (gsock_transport__pending(tr))
-            event_active(priv->rev, EV_READ, 0);
-        publish_rx(gobj, rxbuf, got);
-        return 0;
-    }
-    if (n == GSOCK_IO_CLOSED) {
-        /* The reason string must outlive this frame (ST_CLOSING keeps it). */
-        peer_closed(gobj, strcmp(gsock__io_why, "peer closed") == 0 ? "peer closed"
-                                                                    : "connection closed");
-    } else if (n == GSOCK_IO_ERROR) {
-        if (err) {
-            close_on_error(gobj, err);
-        } else {
-            char reason[300];
-            snprintf(reason, sizeof reason, "TLS error: %s", gsock__io_why);
-            gsock__sock_close(gobj, reason, 0);
-        }
-    }
-    return 0;
-}
-
 static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
@@ -751,7 +715,7 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     int64_t before = priv->tx_bytes;
     int err = gsock__flush_queue(gobj);
     if (err) {
-        close_on_error(gobj, err);
+        gsock__close_on_error(gobj, err);
         return 0;
     }
     if (priv->tx_bytes != before)
@@ -771,11 +735,11 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 }
 
 /* The sender is inside its send: a close it causes is announced later. */
-static void close_in_send(gobj_t *gobj, int err)
+void gsock__close_in_send(gobj_t *gobj, int err)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     priv->in_call = true;
-    close_on_error(gobj, err);
+    gsock__close_on_error(gobj, err);
     priv->in_call = false;
 }
 
@@ -790,6 +754,8 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         return GOBJ_EINVAL;
     }
     size_t len = json_string_length(data);
+    if (GOBJ_UNLIKELY(priv->framer))
+        return gsock__send_framed(gobj, data, len);
     priv->tx_msgs++;
     if (!len)
         return 0;
@@ -801,7 +767,7 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         ssize_t n = gsock_transport__write(priv->tr, p, len, &err);
         if (n < 0) {
             if (n != GSOCK_IO_WANT_WRITE && n != GSOCK_IO_WANT_READ) {
-                close_in_send(gobj, gsock__write_errno(n, err));
+                gsock__close_in_send(gobj, gsock__write_errno(n, err));
                 return 0;
             }
             n = 0;
@@ -819,7 +785,7 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     /* Queue what is left as a reference to the caller's string. */
     if (gsock__txq_push(priv, data, off) < 0) {
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: out of memory queueing output", NULL);
-        close_in_send(gobj, ENOMEM);
+        gsock__close_in_send(gobj, ENOMEM);
         return 0;
     }
     if (priv->connected)
@@ -954,7 +920,7 @@ static const gobj_row_t st_handshake[] = {
 
 static const gobj_row_t st_connected[] = {
     /*       event               action              next state */
-    GOBJ_ROW(EV_GSOCK_READABLE,  ac_read,            NULL),  /* peer FIN: ST_CLOSING or closed */
+    GOBJ_ROW(EV_GSOCK_READABLE,  gsock__ac_read,           NULL),  /* peer FIN: ST_CLOSING or closed */
     GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_write,           NULL),
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* ST_CLOSING or closed */

@@ -4,6 +4,9 @@ libginsfsm_la_SOURCES += \
 	gobjs/c_sock.c \
 	gobjs/sock_priv.h \
 	gobjs/sock_io.c \
+	gobjs/sock_rx.c \
+	gobjs/framing.h \
+	gobjs/framing.c \
 	gobjs/sock_connect.c \
 	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \

@@ -129,9 +129,11 @@ void gsock__rx_enable(sock_priv_t *priv, bool on)
         priv->reading = on;
     }
     /* Bytes may already sit inside the TLS layer (read ahead, or a close
-     * found after data), where the socket will never signal them: any
-     * resume of reading reads them first, on the next turn. */
-    if (on && priv->reading && priv->tr && gsock_transport__pending(priv->tr))
+     * found after data), where the socket will never signal them, or in
+     * the framer (frames kept while paused): any resume of reading reads
+     * them first, on the next turn. */
+    if (on && priv->reading && priv->tr &&
+        (gsock_transport__pending(priv->tr) || (priv->framer && priv->framer->stash_len)))
         event_active(priv->rev, EV_READ, 0);
 }
 
@@ -315,5 +317,118 @@ int gsock__flush_queue(gobj_t *gobj)
             return 0; /* the kernel is full: wait for writable */
     }
     priv->q_head = 0;
+    return 0;
+}
+
+/*---------------------------------------------------------------------*
+ *  Sending with framing
+ *---------------------------------------------------------------------*/
+/* Queue entry i of iov from off: the payload is data itself, the
+ * delimiter the framer's string; a header is a string of its own (made
+ * only when the kernel did not take it all). */
+static int queue_part(sock_priv_t *priv, const struct iovec *v, json_t *data, size_t off)
+{
+    if (v->iov_len <= off)
+        return 0;
+    if (v->iov_base == json_string_value(data))
+        return gsock__txq_push(priv, data, off);
+    if (v->iov_base == priv->framer->delim)
+        return gsock__txq_push(priv, priv->framer->delim_str, off);
+    json_t *h = json_stringn_nocheck(v->iov_base, v->iov_len);
+    if (!h)
+        return GOBJ_ENOMEM;
+    int rc = gsock__txq_push(priv, h, off);
+    json_decref(h);
+    return rc;
+}
+
+/* EV_SEND_DATA with framing "line" or "length": the payload and its
+ * delimiter or header go out together, the delimiter or header as an iovec
+ * entry of its own (one sendmsg on a plain socket; no copy of the payload).
+ * A payload larger than max_frame is refused and nothing is sent. */
+int gsock__send_framed(gobj_t *gobj, json_t *data, size_t len)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    gsock_framer_t *fr = priv->framer;
+    const char *why = gsock_framer__refuse(fr, len);
+    if (why) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, why, "size", json_integer((json_int_t)len), "max_frame",
+                 json_integer((json_int_t)fr->max_frame), "framing", json_string(priv->framing),
+                 NULL);
+        return GOBJ_EINVAL;
+    }
+    char hdr[8];
+    const char *wb;
+    bool before;
+    size_t wn = gsock_framer__wrap(fr, len, hdr, &wb, &before);
+    struct iovec iov[2];
+    struct iovec *pay = &iov[before ? 1 : 0], *wrap = &iov[before ? 0 : 1];
+    pay->iov_base = (char *)json_string_value(data);
+    pay->iov_len = len;
+    wrap->iov_base = (char *)wb;
+    wrap->iov_len = wn;
+    priv->tx_msgs++;
+    size_t total = len + wn, done = 0;
+    /* The fast path: nothing queued, the socket is connected, write now. */
+    if (priv->q_len == 0 && priv->connected) {
+        gsock_transport_t *tr = priv->tr;
+        while (done < total) {
+            /* The entries not written yet, the first from where it stopped
+             * (an empty payload is skipped: TLS writes no empty records). */
+            struct iovec cur[2];
+            int k = 0;
+            size_t skip = done;
+            for (int i = 0; i < 2; i++) {
+                if (skip >= iov[i].iov_len) {
+                    skip -= iov[i].iov_len;
+                    continue;
+                }
+                cur[k].iov_base = (char *)iov[i].iov_base + skip;
+                cur[k].iov_len = iov[i].iov_len - skip;
+                skip = 0;
+                k++;
+            }
+            int cnt = k < tr->ops->iov_max ? k : tr->ops->iov_max;
+            size_t offered = 0;
+            for (int i = 0; i < cnt; i++)
+                offered += cur[i].iov_len;
+            int err = 0;
+            ssize_t n = tr->ops->writev(tr, cur, cnt, gsock__io_why, sizeof gsock__io_why, &err);
+            if (n < 0) {
+                if (n != GSOCK_IO_WANT_WRITE && n != GSOCK_IO_WANT_READ) {
+                    gsock__close_in_send(gobj, gsock__write_errno(n, err));
+                    return 0;
+                }
+                break;
+            }
+            if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
+                gsock__trace_traffic(gobj, "tx", cur[0].iov_base,
+                                     (size_t)n < cur[0].iov_len ? (size_t)n : cur[0].iov_len);
+            priv->tx_bytes += n;
+            gsock__touch(priv);
+            done += (size_t)n;
+            if ((size_t)n < offered)
+                break; /* the kernel is full */
+        }
+        if (done == total)
+            return 0;
+    }
+    /* Queue what is left: references to the payload and the delimiter. */
+    int rc = 0;
+    if (done < iov[0].iov_len) {
+        rc = queue_part(priv, &iov[0], data, done);
+        if (rc == 0)
+            rc = queue_part(priv, &iov[1], data, 0);
+    } else {
+        rc = queue_part(priv, &iov[1], data, done - iov[0].iov_len);
+    }
+    if (rc < 0) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: out of memory queueing output", NULL);
+        gsock__close_in_send(gobj, ENOMEM);
+        return 0;
+    }
+    if (priv->connected)
+        gsock__tx_enable(priv, true);
+    gsock__check_high_water(priv);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "ginsfsm/gobjs.h"
+#include "framing.h"
 #include "ginsfsm/loop.h"
 #include "sock_internal.h"
 #include "tls.h"
@@ -56,6 +57,13 @@ typedef struct {
     int64_t tx_queued;
     char *peername;
     char *sockname;
+    char *framing; /* framing: see framing.h; read at create and at each connection */
+    char *delimiter;
+    bool keep_delimiter;
+    int64_t max_frame;
+    int64_t length_bytes;
+    char *length_endian;
+    bool length_includes_header;
 
     /* Run time. */
     gobj_t *self;
@@ -92,6 +100,7 @@ typedef struct {
     gsock_tls_ctx_t *tls_ctx; /* the client's own, or the server's (a reference) */
     uint64_t hs_deadline;     /* ST_HANDSHAKE: handshake_timeout */
     bool rx_wants_write;      /* a read must wait for writability (TLS key update) */
+    gsock_framer_t *framer;   /* NULL with framing "none" (the hot path's one branch) */
 } sock_priv_t;
 
 /* sock_io.c */
@@ -110,6 +119,7 @@ void gsock__check_high_water(sock_priv_t *priv);
 void gsock__check_low_water(gobj_t *gobj);
 int gsock__write_errno(ssize_t n, int err);
 int gsock__flush_queue(gobj_t *gobj);
+int gsock__send_framed(gobj_t *gobj, json_t *data, size_t len);
 
 static inline void gsock__touch(sock_priv_t *priv)
 {
@@ -128,8 +138,14 @@ void gsock__connect_failed(gobj_t *gobj);
 int gsock__subscribe_subscriber(gobj_t *gobj);
 int gsock__connect_args(gobj_t *gobj, json_t *kw);
 
+/* sock_rx.c */
+int gsock__ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+
 /* c_sock.c */
 void gsock__sock_close(gobj_t *gobj, const char *reason, int err);
+void gsock__close_on_error(gobj_t *gobj, int err);
+void gsock__close_in_send(gobj_t *gobj, int err);
+int gsock__apply_framing(gobj_t *gobj);
 void gsock__start_transport(gobj_t *gobj);
 
 #endif /* GINSFSM_GOBJS_SOCK_PRIV_H */

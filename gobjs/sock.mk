@@ -52,3 +52,15 @@ tests_unit_test_tls_SOURCES = tests/unit/test_tls.c tests/unit/testlib.h tests/u
 tests_unit_test_tls_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL_BIN)"'
 tests_unit_test_tls_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_tls_LDFLAGS = $(TESTLINKFLAGS)
+
+## Framing: the frame cutter (gobjs/framing.c, built into the test as well,
+## through names the library hides) and framed GSocks on loopback.
+check_PROGRAMS += tests/unit/test_framing
+UNIT_TESTS += tests/unit/test_framing
+TESTS += tests/unit/test_framing
+tests_unit_test_framing_SOURCES = tests/unit/test_framing.c tests/unit/testlib.h \
+	tests/unit/socktest.h gobjs/framing.c
+tests_unit_test_framing_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/gobjs
+tests_unit_test_framing_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_framing_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_framing_LDFLAGS = $(TESTLINKFLAGS)

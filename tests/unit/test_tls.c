@@ -317,6 +317,39 @@ static void test_echo(void)
     end();
 }
 
+/* Framing over TLS: both ends cut lines (a global attribute reaches the
+ * accepted GSock and the client), the server echoes each frame (its send
+ * adds the delimiter back), and a frame split across sends and records
+ * still arrives whole. */
+static void test_framing(void)
+{
+    setup();
+    gobj_set_global_attrs(json_pack("{s:s, s:i}", "GSock.framing", "line", "GSock.max_frame", 100));
+    int port;
+    tls_server(NULL, &port);
+    gobj_t *cli = tls_client(capp, "cli", json_pack("{s:s}", "cafile", f("ca.pem")), port);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1 && srec.connected == 1, 5000));
+    send_str(cli, "one", 3);
+    send_str(cli, "", 0);
+    send_str(cli, "th\0ree", 6);
+    T_ASSERT(RUN_UNTIL(crec.rx_events == 3, 5000));
+    T_EQ_INT(srec.rx_events, 3);
+    T_EQ_INT(crec.rx_len, 9);
+    T_ASSERT(memcmp(crec.rx, "oneth\0ree", 9) == 0);
+    /* Too large: refused at the sender, nothing goes out. */
+    char big[101];
+    memset(big, 'x', sizeof big);
+    json_t *kw = json_object();
+    json_object_set_new(kw, "data", json_stringn_nocheck(big, sizeof big));
+    T_ASSERT(gobj_send_event(cli, EV_SEND_DATA, kw, NULL) < 0);
+    t_run_for(50);
+    T_EQ_INT(srec.rx_events, 3);
+    gobj_send_event(cli, EV_DROP, NULL, NULL);
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 1 && srec.disconnected == 1, 5000));
+    T_EQ_STR(srec.reason, "peer closed");
+    end();
+}
+
 /* The client goes away (destroyed) after the handshake: the server's side
  * ends in exactly one EV_DISCONNECTED and counts no TLS failure (the
  * session was up).  The abrupt TCP drop is in tests/blackbox/echo_tls.sh,
@@ -688,11 +721,10 @@ static void test_client_handshake_backpressure(void)
     T_ASSERT(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 4) == 0);
     socklen_t l = sizeof a;
     getsockname(lfd, (struct sockaddr *)&a, &l);
-    gobj_t *cli = gobj_create(
-        "cli", gclass_find(GCLASS_GSOCK_NAME),
-        json_pack("{s:{s:s, s:i}, s:i}", "ssl_options", "cafile", f("ca.pem"), "handshake_timeout",
-                  3000, "tx_high_water", 1024),
-        capp);
+    gobj_t *cli = gobj_create("cli", gclass_find(GCLASS_GSOCK_NAME),
+                              json_pack("{s:{s:s, s:i}, s:i}", "ssl_options", "cafile", f("ca.pem"),
+                                        "handshake_timeout", 3000, "tx_high_water", 1024),
+                              capp);
     T_EQ_INT(gobj_start(cli), 0);
     gobj_send_event(cli, EV_CONNECT,
                     json_pack("{s:s, s:i}", "host", "127.0.0.1", "port", ntohs(a.sin_port)), NULL);
@@ -750,6 +782,7 @@ int main(void)
     }
     t_init();
     test_echo();
+    test_framing();
     test_abrupt_drop();
     test_verify_failures();
     test_bad_certificates();

@@ -20,7 +20,9 @@
  *         bit 3     client SO_SNDBUF / SO_RCVBUF 4096
  *         bits 4-5  server tx_high_water: 1048576, 0 (never), 1, 4096
  *         bit 6     the server does not echo (a sink)
- *         bit 7     TLS: SSL_shutdown before the final close
+ *         bit 7     TLS: SSL_shutdown before the final close; plain unix:
+ *                   framing "line" (max_frame 64); plain TCP: framing
+ *                   "length" (2-byte big-endian header, max_frame 1024)
  *   op byte: kind = b & 7, arg = b >> 3 (0..31)
  *     0 send the next arg+1 input bytes     4 shutdown(SHUT_WR)
  *     1 send (arg+1) KiB of a pattern       5 close: ends the script
@@ -42,6 +44,13 @@
  *     each; TLS: one of each once the handshake completed);
  *   - with the final phase and no server-side close: the subscriber got
  *     every byte sent and (echo) the client read every byte back;
+ *   - framing: each EV_RX_DATA is the next frame of what the client sent
+ *     (line: the bytes up to the next "\n", at most max_frame; length: the
+ *     payload its header announced); the echo (the server's framed sends)
+ *     gives back exactly the bytes of those frames; and when what was sent
+ *     is a whole number of valid frames, all of it is delivered and echoed
+ *     (otherwise the server may end the connection: frame too large,
+ *     truncated frame);
  *   - the live gobjs and json_t allocations are those before the input;
  *   - at exit, after destroying the tree: zero live gobjs and json_t.
  */
@@ -77,6 +86,9 @@
 #define STALL_TURNS 8            /* loop turns without progress: stalled */
 
 enum { T_PLAIN, T_TCP, T_TLS, T_TLS_RAW };
+enum { F_NONE, F_LINE, F_LENGTH };
+#define LINE_MAX_FRAME 64
+#define LENGTH_MAX_FRAME 1024
 
 /*---------------------------------------------------------------------*
  *  FPeer: the subscriber of the servers (and parent of their GSocks)
@@ -88,6 +100,7 @@ typedef struct {
     size_t rx;        /* bytes received by the subscriber */
     const uint8_t *expect; /* what the client sent, to compare rx with */
     const size_t *expect_len;
+    int framing; /* F_*: what EV_RX_DATA carries */
 } fpeer_rec_t;
 
 static fpeer_rec_t rec;
@@ -104,12 +117,61 @@ static int ac_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
+/* A frame must be the next one of what the client sent. */
+static void check_frame(const char *f, size_t n)
+{
+    const uint8_t *at = rec.expect + rec.rx;
+    size_t avail = *rec.expect_len - rec.rx;
+    if (rec.framing == F_LINE) {
+        if (n > LINE_MAX_FRAME)
+            fuzz_fail("a line frame of %zu bytes, max_frame is %d", n, LINE_MAX_FRAME);
+        if (n + 1 > avail || at[n] != '\n' || memchr(at, '\n', n) || memcmp(f, at, n) != 0)
+            fuzz_fail("the line frame at offset %zu is not the next line sent", rec.rx);
+        rec.rx += n + 1;
+        return;
+    }
+    if (avail < 2 || (size_t)(at[0] << 8 | at[1]) != n || n + 2 > avail ||
+        memcmp(f, at + 2, n) != 0)
+        fuzz_fail("the length frame at offset %zu is not the next frame sent", rec.rx);
+    if (n > LENGTH_MAX_FRAME)
+        fuzz_fail("a length frame of %zu bytes, max_frame is %d", n, LENGTH_MAX_FRAME);
+    rec.rx += n + 2;
+}
+
+/* What was sent is a whole number of valid frames. */
+static bool well_framed(const uint8_t *p, size_t n, int framing)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (framing == F_LINE) {
+            const uint8_t *q = memchr(p + i, '\n', n - i);
+            if (!q || (size_t)(q - (p + i)) > LINE_MAX_FRAME)
+                return false;
+            i = (size_t)(q - p) + 1;
+        } else {
+            if (n - i < 2)
+                return false;
+            size_t len = (size_t)(p[i] << 8 | p[i + 1]);
+            if (len > LENGTH_MAX_FRAME || n - i - 2 < len)
+                return false;
+            i += 2 + len;
+        }
+    }
+    return true;
+}
+
 static int ac_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     json_t *data = json_object_get(kw, "data");
     size_t n = json_string_length(data);
     if (rec.disconnected)
         fuzz_fail("EV_RX_DATA after EV_DISCONNECTED");
+    if (rec.framing != F_NONE) {
+        check_frame(json_string_value(data), n);
+        if (rec.echo)
+            gobj_send_event(src, EV_SEND_DATA, json_pack("{s:O}", "data", data), gobj);
+        return 0;
+    }
     if (rec.rx + n > *rec.expect_len)
         fuzz_fail("the subscriber received %zu bytes, the client sent %zu", rec.rx + n,
                   *rec.expect_len);
@@ -541,6 +603,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     json_t *g = json_pack("{s:I, s:i}", "GSock.tx_high_water", (json_int_t)high_water[(s >> 4) & 3],
                           "GSock.drop_timeout", 50);
+    int framing = F_NONE;
+    if ((s & 128) && c.transport == T_PLAIN) {
+        framing = F_LINE;
+        json_object_set_new(g, "GSock.framing", json_string("line"));
+        json_object_set_new(g, "GSock.max_frame", json_integer(LINE_MAX_FRAME));
+    } else if ((s & 128) && c.transport == T_TCP) {
+        framing = F_LENGTH;
+        json_object_set_new(g, "GSock.framing", json_string("length"));
+        json_object_set_new(g, "GSock.length_bytes", json_integer(2));
+        json_object_set_new(g, "GSock.max_frame", json_integer(LENGTH_MAX_FRAME));
+    }
     gobj_set_global_attrs(g);
     long json_before = json_live;
     size_t live_before = gobj_live_count();
@@ -548,6 +621,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rec.echo = c.echo;
     rec.expect = sent_buf;
     rec.expect_len = &c.placed;
+    rec.framing = framing;
 
     if (client_connect(&c, (s & 8) != 0) < 0) {
         /* Out of descriptors or ports: not the library's doing. */
@@ -644,6 +718,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * the client does not wait for the echo. */
     bool exact = !closed && !server_closed && c.transport != T_TLS_RAW &&
                  !(c.transport == T_TLS && (c.shut || c.stalled));
+    /* Framed: a stream that is not whole frames ends the connection. */
+    if (framing != F_NONE && !well_framed(sent_buf, c.sent, framing))
+        exact = false;
     if (!closed) {
         c.reading = true;
         if (exact && c.transport == T_TLS)

@@ -699,6 +699,13 @@ static int ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
     return 0;
 }
 
+/* The receive path is sock_rx.c; the row keeps its short name (and the
+ * diagram its label), the call is a jump. */
+static int ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    return gsock__ac_read(gobj, ev, kw, src);
+}
+
 static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
@@ -920,7 +927,7 @@ static const gobj_row_t st_handshake[] = {
 
 static const gobj_row_t st_connected[] = {
     /*       event               action              next state */
-    GOBJ_ROW(EV_GSOCK_READABLE,  gsock__ac_read,           NULL),  /* peer FIN: ST_CLOSING or closed */
+    GOBJ_ROW(EV_GSOCK_READABLE,  ac_read,            NULL),  /* peer FIN: ST_CLOSING or closed */
     GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_write,           NULL),
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* ST_CLOSING or closed */

@@ -38,8 +38,19 @@
  *     already holds (pending).
  *   - No re-entrant callbacks: a close caused inside EV_SEND_DATA, EV_DROP
  *     or gobj_stop is published as EV_DISCONNECTED on a later turn.
- *   - Split by concern: sock_io.c (loop glue, queue, backpressure),
- *     sock_connect.c (client connect, adoption), sock_addr.c (addresses).
+ *   - Framing (framing "line" or "length"; framing.c cuts, sock_rx.c
+ *     delivers): each EV_RX_DATA is one whole frame, all the frames of a
+ *     read come from that read, a frame above max_frame ends the
+ *     connection ("frame too large") as soon as it is known, an end inside
+ *     a frame is "truncated frame"; EV_SEND_DATA sends one frame (the
+ *     delimiter or header as an iovec entry of its own), one above
+ *     max_frame is refused.  A subscriber that destroys, stops or drops the
+ *     GSock in EV_RX_DATA ends the batch; one whose sends pass
+ *     tx_high_water pauses it (the rest waits, delivered before the next
+ *     read).  With framing "none" the path is the plain one, one branch.
+ *   - Split by concern: sock_io.c (loop glue, queue, backpressure, framed
+ *     sends), sock_rx.c (reading, frame delivery), sock_connect.c (client
+ *     connect, adoption), sock_addr.c (addresses).
  *   - Destroying the GSock from any action (also inside the subscriber's
  *     EV_CONNECTED, EV_RX_DATA or EV_DISCONNECTED) is safe: the core defers
  *     the free, mt_destroy closes the descriptor and frees the libevent

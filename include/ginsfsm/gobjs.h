@@ -37,19 +37,32 @@ GOBJ_DECLARE_STATE(ST_ARMED);
  *  attrs: host, port, path (unix), ssl_options (reserved for TLS),
  *         connect_timeout (ms, 10000), inactivity_timeout (ms, 0 = off),
  *         tx_high_water (bytes, 1048576), drop_timeout (ms, 5000),
- *         subscriber (string; default the parent)
- *  stats: rx_bytes, rx_msgs, tx_bytes, tx_msgs, tx_queued
+ *         subscriber (string; default the parent),
+ *         framing ("none" | "line" | "length"), delimiter ("\n"; "\r\n" also
+ *         takes a bare "\n"), keep_delimiter (false), max_frame (65536),
+ *         length_bytes (1|2|4|8, 4), length_endian ("big" | "little"),
+ *         length_includes_header (false); checked at create, read again
+ *         at each connection
+ *  stats: rx_bytes, rx_msgs, tx_bytes, tx_msgs, tx_queued (msgs: frames
+ *         when framing is on)
  *  volatile: peername, sockname ("127.0.0.1:7000", "[::1]:7000", a path)
  *  in:  EV_CONNECT {host?, port?, path?}   client side: connect
- *       EV_SEND_DATA {data}                 data: a JSON string (binary-safe)
+ *       EV_SEND_DATA {data}                 data: a JSON string (binary-safe);
+ *                                           framing: one frame, delimiter or
+ *                                           header added; > max_frame is
+ *                                           refused (GOBJ_EINVAL), not sent
  *       EV_DROP {}                          flush pending output, then close
  *  out (published; the subscriber is subscribed at create):
  *       EV_CONNECTED {peername, sockname}
- *       EV_RX_DATA {data}                   use json_string_length(data)
+ *       EV_RX_DATA {data}                   use json_string_length(data);
+ *                                           framing: exactly one whole frame
  *       EV_TRANSMIT_READY {}                queued output has drained
  *       EV_DISCONNECTED {peername, sockname, reason, errno?}
  *                                           exactly once per EV_CONNECTED
- *                                           (or per failed EV_CONNECT)
+ *                                           (or per failed EV_CONNECT);
+ *                                           framing adds the reasons "frame
+ *                                           too large", "truncated frame",
+ *                                           "invalid frame length"
  *--------------------------------------------------------------------------*/
 #define GCLASS_GSOCK_NAME "GSock"
 GOBJ_DECLARE_EVENT(EV_CONNECT);

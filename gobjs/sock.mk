@@ -5,6 +5,7 @@ libginsfsm_la_SOURCES += \
 	gobjs/sock_priv.h \
 	gobjs/sock_io.c \
 	gobjs/sock_rx.c \
+	gobjs/sock_attrs.c \
 	gobjs/framing.h \
 	gobjs/framing.c \
 	gobjs/sock_connect.c \

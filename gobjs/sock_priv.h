@@ -138,6 +138,10 @@ void gsock__connect_failed(gobj_t *gobj);
 int gsock__subscribe_subscriber(gobj_t *gobj);
 int gsock__connect_args(gobj_t *gobj, json_t *kw);
 
+/* sock_attrs.c */
+extern const gobj_attr_t gsock__attrs[];
+int gsock__apply_framing(gobj_t *gobj);
+
 /* sock_rx.c */
 int gsock__ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
 
@@ -145,7 +149,6 @@ int gsock__ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
 void gsock__sock_close(gobj_t *gobj, const char *reason, int err);
 void gsock__close_on_error(gobj_t *gobj, int err);
 void gsock__close_in_send(gobj_t *gobj, int err);
-int gsock__apply_framing(gobj_t *gobj);
 void gsock__start_transport(gobj_t *gobj);
 
 #endif /* GINSFSM_GOBJS_SOCK_PRIV_H */

@@ -7,6 +7,8 @@ libginsfsm_la_SOURCES += \
 	gobjs/sock_connect.c \
 	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \
+	gobjs/srv_session.h \
+	gobjs/srv_session.c \
 	gobjs/tls.h \
 	gobjs/tls.c \
 	gobjs/transport.h \

@@ -23,8 +23,7 @@
 GOBJ_DEFINE_EVENT(EV_SESSION_OPENED);
 GOBJ_DEFINE_EVENT(EV_SESSION_CLOSED);
 
-int srv_session__check_attrs(gobj_t *server, const json_t *session_attrs,
-                             const json_t *gsock_attrs)
+int srv_session__check_attrs(gobj_t *server, const json_t *session_attrs, const json_t *gsock_attrs)
 {
     const char *bad = !json_is_object(session_attrs) ? "session_attrs"
                       : !json_is_object(gsock_attrs) ? "gsock_attrs"

@@ -51,3 +51,12 @@ tests_unit_test_tls_SOURCES = tests/unit/test_tls.c tests/unit/testlib.h tests/u
 tests_unit_test_tls_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL_BIN)"'
 tests_unit_test_tls_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_tls_LDFLAGS = $(TESTLINKFLAGS)
+
+check_PROGRAMS += tests/unit/test_sessions
+UNIT_TESTS += tests/unit/test_sessions
+TESTS += tests/unit/test_sessions
+tests_unit_test_sessions_SOURCES = tests/unit/test_sessions.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_sessions_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_sessions_LDFLAGS = $(TESTLINKFLAGS)
+tests_unit_test_sessions_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)

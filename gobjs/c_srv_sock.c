@@ -61,6 +61,7 @@
 #include "ginsfsm/loop.h"
 #include "linger.h"
 #include "sock_internal.h"
+#include "srv_session.h"
 
 /* After the ginsfsm headers: libevent #defines EV_TIMEOUT. */
 #include <event2/event.h>
@@ -107,8 +108,14 @@ typedef struct {
     int64_t n_lingering;
     int64_t total_accepted;
     int64_t tls_failures;
+    char *session_gclass;
+    json_t *session_attrs;
+    json_t *gsock_attrs;
+    int64_t n_sessions;
+    int64_t session_failures;
 
     /* Run time. */
+    gclass_t *session_gc; /* NULL = no sessions */
     listener_t **ls;
     size_t n_ls;
     listener_t *ready; /* set by the callback for ac_accept */
@@ -162,6 +169,17 @@ static const gobj_attr_t srv_attrs[] = {
               "Connections accepted so far"),
     GOBJ_ATTR("tls_failures", GOBJ_ATTR_INT, srv_priv_t, tls_failures, "0", GOBJ_STATS,
               "TLS handshakes that failed or timed out"),
+    GOBJ_ATTR("session_gclass", GOBJ_ATTR_STRING, srv_priv_t, session_gclass, "\"\"", GOBJ_RD,
+              "Sessions: each connection becomes a gobj of this gclass owning its GSock "
+              "\"sock\"; empty = the subscriber owns the GSocks"),
+    GOBJ_ATTR("session_attrs", GOBJ_ATTR_JSON, srv_priv_t, session_attrs, "{}", GOBJ_RD,
+              "Attributes given to each session at create"),
+    GOBJ_ATTR("gsock_attrs", GOBJ_ATTR_JSON, srv_priv_t, gsock_attrs, "{}", GOBJ_RD,
+              "Attributes given to each accepted GSock at create (with or without sessions)"),
+    GOBJ_ATTR("n_sessions", GOBJ_ATTR_INT, srv_priv_t, n_sessions, "0", GOBJ_STATS,
+              "Sessions whose connection is open now"),
+    GOBJ_ATTR("session_failures", GOBJ_ATTR_INT, srv_priv_t, session_failures, "0", GOBJ_STATS,
+              "Sessions that could not be created or started (their connection was closed)"),
     GOBJ_ATTR_END,
 };
 /* clang-format on */
@@ -595,7 +613,8 @@ static void start_backoff(gobj_t *gobj, listener_t *l, int err)
  * reused.  A name some other code took meanwhile is skipped. */
 static uint64_t clisrv_serial;
 
-/* Turn one accepted descriptor into a GSock child of the subscriber. */
+/* Turn one accepted descriptor into a GSock child of the subscriber, or into
+ * a session (child of the subscriber) owning its GSock "sock". */
 static void hand_over(gobj_t *gobj, gobj_t *sub, listener_t *l, int fd,
                       const struct sockaddr_storage *ss, socklen_t sl)
 {
@@ -605,22 +624,51 @@ static void hand_over(gobj_t *gobj, gobj_t *sub, listener_t *l, int fd,
         snprintf(name, sizeof name, "%s.clisrv_%llu", gobj_name(gobj),
                  (unsigned long long)++clisrv_serial);
     } while (gobj_find_child(sub, name));
-    gobj_t *sock = gobj_create(name, priv->gsock_gc, NULL, sub);
-    if (!sock) {
-        close(fd);
-        return; /* the core logged why */
+    gobj_t *session = NULL;
+    gobj_t *sock;
+    if (priv->session_gc) {
+        sock = srv_session__create(gobj, sub, name, priv->session_gc, priv->session_attrs,
+                                   priv->gsock_gc, priv->gsock_attrs);
+        if (!sock) {
+            close(fd);
+            priv->session_failures++;
+            return;
+        }
+        session = gobj_parent(sock);
+    } else {
+        sock = gobj_create(name, priv->gsock_gc, json_deep_copy(priv->gsock_attrs), sub);
+        if (!sock) {
+            close(fd);
+            return; /* the core logged why */
+        }
     }
     if (gsock__adopt(sock, fd, (const struct sockaddr *)ss, sl, l->wildcard ? NULL : l->address,
                      priv->link, priv->tls) < 0) {
-        gobj_destroy(sock);
+        gobj_destroy(session ? session : sock);
         return;
     }
     gsock__linger_expect(fd, priv->linger);
     priv->link->n_open++;
     priv->n_gsocks = priv->link->n_open;
     priv->total_accepted++;
+    if (session) {
+        priv->n_sessions = priv->link->n_open;
+        /* After the session (subscribed at the GSock's create): the server
+         * hears of EV_CONNECTED / EV_DISCONNECTED once the session has. */
+        gobj_subscribe_event(sock, EV_CONNECTED, NULL, gobj);
+        gobj_subscribe_event(sock, EV_DISCONNECTED, NULL, gobj);
+        int rc = gobj_start(session);
+        if (gobj_is_destroying(session) || gobj_is_destroying(sock))
+            return; /* it (or its GSock) went away by itself: not a failure */
+        if (rc < 0) {
+            priv->session_failures++;
+            srv_session__fail(gobj, priv->session_gc, gobj_strerror(rc));
+            gobj_destroy(session);
+            return;
+        }
+    }
     if (gobj_start(sock) < 0) {
-        gobj_destroy(sock);
+        gobj_destroy(session ? session : sock);
         return;
     }
     gobj_send_event(sock, EV_GSOCK_ACCEPTED, NULL, gobj);
@@ -640,7 +688,7 @@ static int mt_create(gobj_t *gobj)
     priv->linger = gsock__linger_acct_new(on_linger_done, gobj);
     if (!priv->linger)
         return GOBJ_ENOMEM;
-    return 0;
+    return srv_session__check_attrs(gobj, priv->session_attrs, priv->gsock_attrs);
 }
 
 static int mt_start(gobj_t *gobj)
@@ -655,6 +703,9 @@ static int mt_start(gobj_t *gobj)
      * the user's to fix, as a bad config. */
     if (!check_subscriber(gobj))
         return GOBJ_ECONFIG;
+    int src = srv_session__resolve(gobj, priv->session_gclass, &priv->session_gc);
+    if (src < 0)
+        return src;
     /* The certificate and key are checked before anything is bound: a
      * server that cannot speak TLS must not accept a single client. */
     if (!priv->tls && json_object_size(priv->ssl_options) > 0) {
@@ -790,12 +841,38 @@ static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
     (void)src;
     srv_priv_t *priv = gobj_priv(gobj);
     priv->n_gsocks = priv->link->n_open;
+    if (priv->session_gc)
+        priv->n_sessions = priv->link->n_open;
     priv->n_lingering = priv->linger->n_lingering;
     priv->tls_failures = priv->link->tls_failures;
     if (priv->at_limit && !over_limit(priv)) {
         priv->at_limit = false;
         update_accepting(gobj);
     }
+    return 0;
+}
+
+/* EV_CONNECTED from a session's GSock (src), after the session got it. */
+static int ac_session_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    gobj_t *session = gobj_parent(src);
+    if (!session || gobj_is_destroying(session) || gobj_is_destroying(src))
+        return 0;
+    srv_session__notify(get_subscriber(gobj), EV_SESSION_OPENED, session, kw);
+    return 0;
+}
+
+/* EV_DISCONNECTED from a session's GSock (src), after the session handled
+ * it: tell the subscriber, then destroy the session (deferred). */
+static int ac_session_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    gobj_t *session = gobj_parent(src);
+    if (!session || gobj_is_destroying(session))
+        return 0;
+    srv_session__notify(get_subscriber(gobj), EV_SESSION_CLOSED, session, kw);
+    gobj_destroy(session);
     return 0;
 }
 
@@ -820,6 +897,8 @@ static const gobj_row_t st_idle[] = {
     /*       event                     action            next state */
     GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),
     GOBJ_ROW(EV_SRVSOCK_LINGER_DONE,   ac_gsock_closed,  NULL),
+    GOBJ_ROW(EV_CONNECTED,             ac_session_connected,     NULL),
+    GOBJ_ROW(EV_DISCONNECTED,          ac_session_disconnected,  NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -829,6 +908,8 @@ static const gobj_row_t st_listening[] = {
     GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),
     GOBJ_ROW(EV_SRVSOCK_LINGER_DONE,   ac_gsock_closed,  NULL),
     GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),
+    GOBJ_ROW(EV_CONNECTED,             ac_session_connected,     NULL),
+    GOBJ_ROW(EV_DISCONNECTED,          ac_session_disconnected,  NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -837,6 +918,8 @@ static const gobj_row_t st_paused[] = {
     GOBJ_ROW(EV_SRVSOCK_GSOCK_CLOSED,  ac_gsock_closed,  NULL),  /* ST_LISTENING below max */
     GOBJ_ROW(EV_SRVSOCK_LINGER_DONE,   ac_gsock_closed,  NULL),  /* (the same) */
     GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),  /* ST_LISTENING if running */
+    GOBJ_ROW(EV_CONNECTED,             ac_session_connected,     NULL),
+    GOBJ_ROW(EV_DISCONNECTED,          ac_session_disconnected,  NULL),
     {NULL, NULL, NULL, NULL},
 };
 static const gobj_state_def_t srv_states[] = {
@@ -852,6 +935,11 @@ static const gobj_event_def_t srv_events[] = {
     {EV_SRVSOCK_RETRY, GOBJ_EV_IN, "{} internal: the accept backoff is over"},
     {EV_SRVSOCK_GSOCK_CLOSED, GOBJ_EV_IN, "{} internal: one of its GSocks closed"},
     {EV_SRVSOCK_LINGER_DONE, GOBJ_EV_IN, "{} internal: one of its lingering closes ended"},
+    {EV_CONNECTED, GOBJ_EV_IN, "{peername, sockname} internal: from a session's GSock"},
+    {EV_DISCONNECTED, GOBJ_EV_IN, "{peername, sockname, reason} internal: from a session's GSock"},
+    {EV_SESSION_OPENED, GOBJ_EV_OUT, "{session, peername, sockname} sent to the subscriber"},
+    {EV_SESSION_CLOSED, GOBJ_EV_OUT,
+     "{session, peername, sockname, reason} sent to the subscriber"},
     {NULL, 0, NULL},
 };
 

@@ -11,6 +11,8 @@ libginsfsm_la_SOURCES += \
 	gobjs/sock_connect.c \
 	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \
+	gobjs/srv_session.h \
+	gobjs/srv_session.c \
 	gobjs/tls.h \
 	gobjs/tls.c \
 	gobjs/transport.h \
@@ -65,3 +67,12 @@ tests_unit_test_framing_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/gobjs
 tests_unit_test_framing_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_framing_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_framing_LDFLAGS = $(TESTLINKFLAGS)
+
+check_PROGRAMS += tests/unit/test_sessions
+UNIT_TESTS += tests/unit/test_sessions
+TESTS += tests/unit/test_sessions
+tests_unit_test_sessions_SOURCES = tests/unit/test_sessions.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_sessions_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_sessions_LDFLAGS = $(TESTLINKFLAGS)
+tests_unit_test_sessions_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)

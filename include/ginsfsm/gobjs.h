@@ -89,8 +89,25 @@ GOBJ_DECLARE_STATE(ST_CLOSING);
  *  gobj_start binds (all or nothing) and accepts; gobj_stop stops accepting
  *  but keeps the sockets bound; destroy closes them.
  *  States: ST_IDLE (nothing bound), ST_LISTENING, ST_PAUSED.
+ *
+ *  Sessions (session_gclass set): each connection becomes a gobj of that
+ *  gclass named "<server-name>.clisrv_<n>", a child of the subscriber,
+ *  created with session_attrs, owning its GSock child "sock" (created with
+ *  gsock_attrs; the session is its subscriber).  The server sends its
+ *  subscriber, if the subscriber's gclass declares them as input events
+ *  (src = the session):
+ *       EV_SESSION_OPENED {session (full name), peername, sockname}
+ *                          after the session got EV_CONNECTED
+ *       EV_SESSION_CLOSED {session, peername, sockname, reason}
+ *                          after the session handled EV_DISCONNECTED; the
+ *                          server then destroys the session (deferred).
+ *  A session destroyed earlier gets no EV_SESSION_CLOSED.
+ *  more attrs: session_gclass, session_attrs ({}), gsock_attrs ({}, also
+ *  without sessions); stats: n_sessions, session_failures.
  *--------------------------------------------------------------------------*/
 #define GCLASS_GSERVERSOCK_NAME "GServerSock"
+GOBJ_DECLARE_EVENT(EV_SESSION_OPENED);
+GOBJ_DECLARE_EVENT(EV_SESSION_CLOSED);
 GOBJ_DECLARE_STATE(ST_LISTENING);
 GOBJ_DECLARE_STATE(ST_PAUSED);
 

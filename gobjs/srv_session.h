@@ -1,0 +1,37 @@
+/*
+ * srv_session.h - private glue between GServerSock (c_srv_sock.c) and its
+ * session hand-over (srv_session.c).
+ */
+#ifndef GINSFSM_SRV_SESSION_H
+#define GINSFSM_SRV_SESSION_H
+
+#include "ginsfsm/gobjs.h"
+
+/* Check session_attrs / gsock_attrs (JSON objects).  Returns: 0 or
+ * GOBJ_ECONFIG (logged, naming the attribute). */
+int srv_session__check_attrs(gobj_t *server, const json_t *session_attrs,
+                             const json_t *gsock_attrs);
+
+/* Resolve session_gclass at start: *gc = NULL for "" (no sessions).
+ * Returns: 0 or GOBJ_ECONFIG (logged, naming the attribute and value). */
+int srv_session__resolve(gobj_t *server, const char *session_gclass, gclass_t **gc);
+
+/* Create the session "name" (a child of sub, with session_attrs) and its GSock
+ * child "sock" (with gsock_attrs).  Returns: the GSock, or NULL (logged once,
+ * naming the server, the gclass and the cause; the caller closes fd and counts
+ * the failure). */
+gobj_t *srv_session__create(gobj_t *server, gobj_t *sub, const char *name, gclass_t *session_gc,
+                            const json_t *session_attrs, gclass_t *gsock_gc,
+                            const json_t *gsock_attrs);
+
+/* Log a failed session (create or start) once. */
+void srv_session__fail(gobj_t *server, gclass_t *session_gc, const char *cause);
+
+/* Send ev {session, peername, sockname, reason?} to sub if its gclass
+ * declares ev as an input event. */
+void srv_session__notify(gobj_t *sub, gobj_event_t ev, gobj_t *session, json_t *kw);
+
+/* Does gc declare ev as an input event? */
+bool srv_session__declares_input(const gclass_t *gc, gobj_event_t ev);
+
+#endif /* GINSFSM_SRV_SESSION_H */

@@ -3,7 +3,9 @@ dist_man_MANS += doc/gserve.1
 EXTRA_DIST += doc/gserve.md doc/manual.md doc/api.md doc/performance.md \
 	doc/gclasses/GTimer.md doc/gclasses/GTimer.dot doc/gclasses/GTimer.svg \
 	doc/gclasses/Ticker.md doc/gclasses/Ticker.dot doc/gclasses/Ticker.svg \
-	doc/gclasses/Echo.md doc/gclasses/Echo.dot doc/gclasses/Echo.svg
+	doc/gclasses/Echo.md doc/gclasses/Echo.dot doc/gclasses/Echo.svg \
+	doc/gclasses/ChatRoom.md doc/gclasses/ChatRoom.dot doc/gclasses/ChatRoom.svg \
+	doc/gclasses/ChatSession.md doc/gclasses/ChatSession.dot doc/gclasses/ChatSession.svg
 
 ## make doc: for every gclass card doc/gclasses/NAME.md, the state machine of
 ## NAME as Graphviz DOT, doc/gclasses/NAME.dot (always), and rendered as

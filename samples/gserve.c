@@ -9,6 +9,7 @@
 #include "ginsfsm/gobj.h"
 #include "ginsfsm/gobjs.h"
 
+#include "c_chat.h"
 #include "c_echo.h"
 #include "c_ticker.h"
 
@@ -24,6 +25,9 @@ static int register_gclasses(void *user)
     if (rc < 0)
         return rc;
     rc = ticker_register_gclass();
+    if (rc < 0)
+        return rc;
+    rc = chat_register_gclasses();
     if (rc < 0)
         return rc;
     return echo_register_gclass();

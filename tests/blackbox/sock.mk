@@ -18,3 +18,9 @@ EXTRA_DIST += tests/blackbox/echo_lib.sh tests/blackbox/echo_client.py
 ## client (skips, status 77, without the openssl command).
 TESTS += tests/blackbox/echo_tls.sh
 dist_check_SCRIPTS += tests/blackbox/echo_tls.sh
+
+## The chat sample (samples/chat.json) and the length-framed echo
+## (samples/echo-length.json), driven by tests/blackbox/chat_client.py.
+TESTS += tests/blackbox/chat.sh
+dist_check_SCRIPTS += tests/blackbox/chat.sh
+EXTRA_DIST += tests/blackbox/chat_client.py

@@ -100,6 +100,7 @@ typedef struct {
 
     gobj_t *sock;    /* the GSock (a child), from EV_CONNECTED */
     int64_t high;    /* its tx_high_water */
+    int64_t max;     /* its max_frame: the longest message it can send */
     bool disconnect; /* slow_policy is "disconnect" */
     bool slow;       /* above tx_high_water: dropping until EV_TRANSMIT_READY */
 } session_priv_t;
@@ -313,6 +314,7 @@ static int ac_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     session_priv_t *priv = gobj_priv(gobj);
     priv->sock = src;
     priv->high = gobj_read_int(src, "tx_high_water");
+    priv->max = gobj_read_int(src, "max_frame");
     const char *framing = gobj_read_str(src, "framing");
     if (!framing || strcmp(framing, "line") != 0) {
         gobj_log(GOBJ_LOG_ERROR, gobj,
@@ -366,6 +368,12 @@ static int ac_line(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_change_state(gobj, ST_LEAVING);
         return gobj_send_event(src, EV_DROP, NULL, gobj);
     }
+    /* "<nick>: <line>" must fit the others' max_frame (the same attrs). */
+    session_priv_t *priv = gobj_priv(gobj);
+    if ((int64_t)(strlen(priv->nick) + 2 + n) > priv->max) {
+        say(gobj, "ERR line too long");
+        return 0;
+    }
     return gobj_send_event(gobj_parent(gobj), EV_CHAT_LINE, json_incref(kw), gobj);
 }
 
@@ -408,9 +416,13 @@ static int ac_drained(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 static int ac_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
-    (void)kw;
     (void)src;
     session_priv_t *priv = gobj_priv(gobj);
+    if (gobj_log_enabled(GOBJ_LOG_INFO))
+        gobj_log_json(GOBJ_LOG_INFO, gobj, "EV_DISCONNECTED",
+                      json_pack("{s:O?, s:O?, s:o}", "peername", json_object_get(kw, "peername"),
+                                "reason", json_object_get(kw, "reason"), "nick",
+                                json_string(priv->nick ? priv->nick : "")));
     if (gobj_in_this_state(gobj, ST_CHATTING))
         gobj_send_event(gobj_parent(gobj), EV_CHAT_LEAVE, NULL, gobj);
     priv->sock = NULL;

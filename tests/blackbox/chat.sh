@@ -62,7 +62,7 @@ if start_echo chat -c "$CHAT_CFG" -s server.port=0; then
         *) pass "chat: room dropped = $d messages meant for the slow client" ;;
     esac
     expect_stat chat room slow_disconnects 0
-    expect_stat chat server n_sessions 0
+    expect_stat chat room.server n_sessions 0
     grep -q '"reason": *"frame too large"' "$TMP/chat.err" &&
         pass "chat: the too long line's connection ended with 'frame too large'" ||
         fail "chat: no EV_DISCONNECTED with reason 'frame too large' in the log"
@@ -87,7 +87,7 @@ fi
 if start_echo bad -c "$CHAT_CFG" -s server.port=0 -s ChatSession.slow_policy=fast; then
     chat "bad slow_policy: closed" closed "$ADDR" --send 'x\n'
     chat "bad slow_policy: closed again" closed "$ADDR"
-    expect_stat bad server session_failures 2
+    expect_stat bad room.server session_failures 2
     grep -q "slow_policy" "$TMP/bad.err" && pass "bad: the error names slow_policy" ||
         { fail "bad: no error naming slow_policy"; dump "$TMP/bad.err"; }
     kill -TERM "$SRV_PID"

@@ -296,8 +296,11 @@ def cmd_toolong(a):
     x, y = Client(addr), Client(addr)
     x.join("long1")
     y.join("long2")
-    x.send(b"fits " + b"a" * (a.max - 5) + b"\n")
-    y.expect(b"long1: fits " + b"a" * (a.max - 5))
+    # The longest deliverable line: "long1: " + line is max_frame.
+    x.send(b"fits " + b"a" * (a.max - 12) + b"\n")
+    y.expect(b"long1: fits " + b"a" * (a.max - 12))
+    x.send(b"c" * (a.max - 6) + b"\n")
+    x.expect(b"ERR line too long")
     x.send(b"b" * (a.max + 1))  # no newline needed: too long already
     x.expect_eof()
     y.send(b"alone\n")
@@ -327,14 +330,29 @@ def cmd_slow(a):
     for j, l in enumerate(rx.lines):
         if l != b"tx: %06d %s" % (j, line):
             raise Failure("rx: line %d is %r..." % (j, l[:30]))
+    rx.lines = []
     if a.policy == "disconnect":
         got = slow.expect_eof(20)
         if len(got) >= a.lines:
             raise Failure("the slow client got every line: it was never slow")
         what = "the slow client was disconnected after %d lines" % len(got)
     else:
-        # Still connected: it can talk, and what it reads is a prefix, then a
-        # gap (the dropped lines), in order.
+        # Still connected: once it reads (its GSock reads again when its
+        # queue drains), it gets some of the lines, in order, with a gap
+        # where they were dropped, and it can talk again.
+        slow.sock.settimeout(1.0)
+        while True:
+            try:
+                data = slow.sock.recv(262144)
+            except socket.timeout:
+                break
+            if not data:
+                raise Failure("the slow client was closed under the drop policy")
+            slow.feed(data)
+        nums = [int(l[4:10]) for l in slow.lines]
+        if nums != sorted(set(nums)) or len(nums) >= a.lines:
+            raise Failure("the slow client got %d lines, expected fewer than %d, in order"
+                          % (len(nums), a.lines))
         slow.send(b"i am alive\n")
         rx.expect(b"slow: i am alive")
         what = "the slow client stays connected"

@@ -640,13 +640,14 @@ static void test_backpressure(void)
     static char sink[1 << 16];
     size_t got = 0;
     uint64_t deadline = gobj_loop_now_msec() + 20000;
-    while (got < rec.reply_len && gobj_loop_now_msec() < deadline) {
+    /* The reply and its delimiter. */
+    while (got < rec.reply_len + 1 && gobj_loop_now_msec() < deadline) {
         ssize_t r = recv(pfd, sink, sizeof sink, MSG_DONTWAIT);
         if (r > 0)
             got += (size_t)r;
         gobj_loop_run_once(false);
     }
-    T_EQ_INT(got, rec.reply_len);
+    T_EQ_INT(got, rec.reply_len + 1);
     T_ASSERT(RUN_UNTIL(json_array_size(rec.frames) == 6, 5000));
     const char *want = "abcdef";
     for (size_t i = 0; i < 6; i++) {

@@ -10,19 +10,14 @@
 CHAT="$top_srcdir/tests/blackbox/chat_client.py"
 CHAT_CFG="$top_srcdir/samples/chat.json"
 
-# chat DESCRIPTION ARGS... : runs chat_client.py ARGS, one ok or FAIL line.
+# chat DESCRIPTION ARGS... : echo_lib.sh's check, with chat_client.py.
 chat() {
-    desc=$1
-    shift
-    timeout "$CLIENT_LIMIT" "$PYTHON3" "$CHAT" "$@" >"$TMP/c.out" 2>"$TMP/c.err"
+    saved=$CLIENT
+    CLIENT=$CHAT
+    check "$@"
     st=$?
-    if [ "$st" = 0 ]; then
-        pass "$desc: $(tail -n 1 "$TMP/c.out")"
-        return 0
-    fi
-    [ "$st" = 124 ] && fail "$desc: the client did not finish within ${CLIENT_LIMIT}s" ||
-        fail "$desc: $(cat "$TMP/c.err")"
-    return 1
+    CLIENT=$saved
+    return $st
 }
 
 # stat NAME GOBJ ATTR : the statistic from a fresh stats record of server NAME.

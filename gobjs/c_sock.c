@@ -443,6 +443,7 @@ static void mt_destroy(gobj_t *gobj)
     /* The subscriptions are gone already: close without telling anyone. */
     priv->session = false;
     release_fd(gobj);
+    gsock__session_end(gobj);
     json_decref(priv->owed); /* nobody is subscribed any more */
     priv->owed = NULL;
     gsock_tls__ctx_unref(priv->tls_ctx);

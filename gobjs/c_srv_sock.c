@@ -74,6 +74,7 @@ GOBJ_DEFINE_EVENT(EV_SRVSOCK_READABLE);     /* in: {} a listener has connections
 GOBJ_DEFINE_EVENT(EV_SRVSOCK_RETRY);        /* in: {} accept backoff is over */
 GOBJ_DEFINE_EVENT(EV_SRVSOCK_GSOCK_CLOSED); /* in: {} from a GSock of ours (src) */
 GOBJ_DEFINE_EVENT(EV_SRVSOCK_LINGER_DONE);  /* in: {} a lingering close of ours ended */
+GOBJ_DEFINE_EVENT(EV_SRVSOCK_SESSION_GONE); /* in: see sock_internal.h */
 
 /* Connections accepted per readiness, so that one busy listener cannot keep
  * the loop from everything else. */
@@ -635,6 +636,7 @@ static void hand_over(gobj_t *gobj, gobj_t *sub, listener_t *l, int fd,
             return;
         }
         session = gobj_parent(sock);
+        gsock__bind_session(sock, session, priv->link);
     } else {
         sock = gobj_create(name, priv->gsock_gc, json_deep_copy(priv->gsock_attrs), sub);
         if (!sock) {
@@ -852,27 +854,26 @@ static int ac_gsock_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
     return 0;
 }
 
-/* EV_CONNECTED from a session's GSock (src), after the session got it. */
+/* EV_CONNECTED, EV_DISCONNECTED and EV_SRVSOCK_SESSION_GONE from a
+ * session's GSock (src): srv_session.c. */
 static int ac_session_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
-    gobj_t *session = gobj_parent(src);
-    if (!session || gobj_is_destroying(session) || gobj_is_destroying(src))
-        return 0;
-    srv_session__notify(get_subscriber(gobj), EV_SESSION_OPENED, session, kw);
+    srv_session__connected(get_subscriber(gobj), src, kw);
     return 0;
 }
 
-/* EV_DISCONNECTED from a session's GSock (src), after the session handled
- * it: tell the subscriber, then destroy the session (deferred). */
 static int ac_session_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
-    gobj_t *session = gobj_parent(src);
-    if (!session || gobj_is_destroying(session))
-        return 0;
-    srv_session__notify(get_subscriber(gobj), EV_SESSION_CLOSED, session, kw);
-    gobj_destroy(session);
+    srv_session__disconnected(get_subscriber(gobj), src, kw);
+    return 0;
+}
+
+static int ac_session_gone(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)ev;
+    srv_session__gone(get_subscriber(gobj), src, kw);
     return 0;
 }
 
@@ -899,6 +900,7 @@ static const gobj_row_t st_idle[] = {
     GOBJ_ROW(EV_SRVSOCK_LINGER_DONE,   ac_gsock_closed,  NULL),
     GOBJ_ROW(EV_CONNECTED,             ac_session_connected,     NULL),
     GOBJ_ROW(EV_DISCONNECTED,          ac_session_disconnected,  NULL),
+    GOBJ_ROW(EV_SRVSOCK_SESSION_GONE,  ac_session_gone,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -910,6 +912,7 @@ static const gobj_row_t st_listening[] = {
     GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),
     GOBJ_ROW(EV_CONNECTED,             ac_session_connected,     NULL),
     GOBJ_ROW(EV_DISCONNECTED,          ac_session_disconnected,  NULL),
+    GOBJ_ROW(EV_SRVSOCK_SESSION_GONE,  ac_session_gone,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -920,6 +923,7 @@ static const gobj_row_t st_paused[] = {
     GOBJ_ROW(EV_SRVSOCK_RETRY,         ac_retry,         NULL),  /* ST_LISTENING if running */
     GOBJ_ROW(EV_CONNECTED,             ac_session_connected,     NULL),
     GOBJ_ROW(EV_DISCONNECTED,          ac_session_disconnected,  NULL),
+    GOBJ_ROW(EV_SRVSOCK_SESSION_GONE,  ac_session_gone,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 static const gobj_state_def_t srv_states[] = {
@@ -935,6 +939,8 @@ static const gobj_event_def_t srv_events[] = {
     {EV_SRVSOCK_RETRY, GOBJ_EV_IN, "{} internal: the accept backoff is over"},
     {EV_SRVSOCK_GSOCK_CLOSED, GOBJ_EV_IN, "{} internal: one of its GSocks closed"},
     {EV_SRVSOCK_LINGER_DONE, GOBJ_EV_IN, "{} internal: one of its lingering closes ended"},
+    {EV_SRVSOCK_SESSION_GONE, GOBJ_EV_IN,
+     "{peername, sockname, reason} internal: a session's GSock destroyed before its end"},
     {EV_CONNECTED, GOBJ_EV_IN, "{peername, sockname} internal: from a session's GSock"},
     {EV_DISCONNECTED, GOBJ_EV_IN, "{peername, sockname, reason} internal: from a session's GSock"},
     {EV_SESSION_OPENED, GOBJ_EV_OUT, "{session, peername, sockname} sent to the subscriber"},

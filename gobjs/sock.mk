@@ -76,3 +76,15 @@ tests_unit_test_sessions_SOURCES = tests/unit/test_sessions.c tests/unit/testlib
 tests_unit_test_sessions_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_sessions_LDFLAGS = $(TESTLINKFLAGS)
 tests_unit_test_sessions_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+
+## How sessions end (TLS handshake failures, a session destroying its GSock)
+## and a hierarchical session gclass.
+check_PROGRAMS += tests/unit/test_session_ends
+UNIT_TESTS += tests/unit/test_session_ends
+TESTS += tests/unit/test_session_ends
+tests_unit_test_session_ends_SOURCES = tests/unit/test_session_ends.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_session_ends_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL_BIN)"'
+tests_unit_test_session_ends_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_session_ends_LDFLAGS = $(TESTLINKFLAGS)
+tests_unit_test_session_ends_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)

@@ -246,3 +246,48 @@ int gsock__connect_args(gobj_t *gobj, json_t *kw)
     }
     return 0;
 }
+
+/*---------------------------------------------------------------------*
+ *  Sessions (sock_internal.h)
+ *---------------------------------------------------------------------*/
+void gsock__bind_session(gobj_t *sock, gobj_t *session, gsock_srv_link_t *link)
+{
+    sock_priv_t *priv = gobj_priv(sock);
+    priv->session_of = session;
+    priv->session_link = link;
+    link->refs++;
+}
+
+gobj_t *gsock__session_of(gobj_t *sock)
+{
+    sock_priv_t *priv = gobj_priv(sock);
+    return priv ? priv->session_of : NULL;
+}
+
+void gsock__session_opened(gobj_t *sock)
+{
+    sock_priv_t *priv = gobj_priv(sock);
+    if (priv)
+        priv->session_opened = true;
+}
+
+void gsock__session_end(gobj_t *sock)
+{
+    sock_priv_t *priv = gobj_priv(sock);
+    gobj_t *session = priv->session_of;
+    gsock_srv_link_t *link = priv->session_link;
+    if (session && !gobj_is_destroying(session)) {
+        gobj_t *server = link->server;
+        if (priv->session_opened && server && !gobj_is_destroying(server)) {
+            json_t *kw = json_object();
+            json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
+            json_object_set_new(kw, "sockname", json_string(priv->sockname ? priv->sockname : ""));
+            json_object_set_new(kw, "reason", json_string("GSock destroyed"));
+            gobj_send_event(server, EV_SRVSOCK_SESSION_GONE, kw, sock);
+        }
+        gobj_destroy(session);
+    }
+    priv->session_of = NULL;
+    priv->session_link = NULL;
+    gsock__link_release(link);
+}

@@ -17,9 +17,15 @@
 /* Internal input events, declared here because the other file sends them.
  * EV_GSOCK_ACCEPTED   GServerSock -> GSock: the adopted descriptor is live.
  * EV_SRVSOCK_GSOCK_CLOSED  GSock -> GServerSock: one of its connections
- *                     closed (the server may accept again). */
+ *                     closed (the server may accept again).
+ * EV_SRVSOCK_SESSION_GONE  GSock -> GServerSock: a session's GSock is being
+ *                     destroyed without its EV_DISCONNECTED having reached the
+ *                     session, after the subscriber heard EV_SESSION_OPENED:
+ *                     kw {peername, sockname, reason}; the server tells the
+ *                     subscriber EV_SESSION_CLOSED (gsock__session_of(src)). */
 GOBJ_DECLARE_EVENT(EV_GSOCK_ACCEPTED);
 GOBJ_DECLARE_EVENT(EV_SRVSOCK_GSOCK_CLOSED);
+GOBJ_DECLARE_EVENT(EV_SRVSOCK_SESSION_GONE);
 
 /* Defined in the gclass files, listed by builtins.c. */
 extern const gclass_def_t gobj__gsock_def;
@@ -55,6 +61,23 @@ void gsock__link_release(gsock_srv_link_t *link);
  */
 int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t peerlen,
                  const char *sockname, gsock_srv_link_t *link, gsock_tls_ctx_t *tls);
+
+/*
+ * Sessions: a session lives exactly as long as its connection's GSock.  The
+ * GSock holds a reference to the link until it is destroyed; when it is
+ * destroyed while its session is not (a TLS handshake that failed or was
+ * cut short by a stop, the session destroying its GSock), it destroys the
+ * session too, first sending the server EV_SRVSOCK_SESSION_GONE if the
+ * subscriber heard EV_SESSION_OPENED of it.  (Destroy is children first:
+ * the session is still in memory when its GSock is reaped.)
+ */
+void gsock__bind_session(gobj_t *sock, gobj_t *session, gsock_srv_link_t *link);
+/* The session of a GSock being destroyed, or NULL. */
+gobj_t *gsock__session_of(gobj_t *sock);
+/* The subscriber heard EV_SESSION_OPENED of this GSock's session. */
+void gsock__session_opened(gobj_t *sock);
+/* Called by GSock's mt_destroy. */
+void gsock__session_end(gobj_t *sock);
 
 /*
  * Print an address as "127.0.0.1:7000", "[::1]:7000", "[fe80::1%lo]:7000" (a

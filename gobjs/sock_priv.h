@@ -74,8 +74,11 @@ typedef struct {
     uint32_t q_head, q_len, q_cap;
     struct addrinfo *ai_list; /* client connect: the addresses to try */
     struct addrinfo *ai_next;
-    gsock_srv_link_t *link; /* accepted: shared with the server until close */
-    uint64_t last_activity; /* ms, kept only with an inactivity_timeout */
+    gsock_srv_link_t *link;         /* accepted: shared with the server until close */
+    gobj_t *session_of;             /* accepted into a session: the session */
+    gsock_srv_link_t *session_link; /* ... and a link reference until destroy */
+    bool session_opened;            /* ... whose subscriber heard of it */
+    uint64_t last_activity;         /* ms, kept only with an inactivity_timeout */
     uint64_t connect_deadline;
     uint64_t drop_deadline;     /* 0 = none */
     const char *closing_reason; /* ST_CLOSING: the reason the close will give */

@@ -12,12 +12,16 @@
  * (gobj_destroy is deferred to the end of the outermost dispatch).  A session
  * destroyed earlier (by itself, by the subscriber, with the subscriber) has
  * left every subscription at once, so the server hears nothing more of it and
- * sends no EV_SESSION_CLOSED for it.
+ * sends no EV_SESSION_CLOSED for it.  A GSock destroyed without its
+ * EV_DISCONNECTED reaching the session (a failed TLS handshake, the session
+ * destroying its GSock) destroys its session too (gsock__session_end), and
+ * asks the server to send EV_SESSION_CLOSED if EV_SESSION_OPENED was sent.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "ginsfsm/log.h"
+#include "sock_internal.h"
 #include "srv_session.h"
 
 GOBJ_DEFINE_EVENT(EV_SESSION_OPENED);
@@ -105,4 +109,29 @@ void srv_session__notify(gobj_t *sub, gobj_event_t ev, gobj_t *session, json_t *
             json_object_set(out, keys[i], v);
     }
     gobj_send_event(sub, ev, out, session);
+}
+
+void srv_session__connected(gobj_t *sub, gobj_t *src, json_t *kw)
+{
+    gobj_t *session = gobj_parent(src);
+    if (!session || gobj_is_destroying(session) || gobj_is_destroying(src))
+        return;
+    gsock__session_opened(src);
+    srv_session__notify(sub, EV_SESSION_OPENED, session, kw);
+}
+
+void srv_session__disconnected(gobj_t *sub, gobj_t *src, json_t *kw)
+{
+    gobj_t *session = gobj_parent(src);
+    if (!session || gobj_is_destroying(session))
+        return;
+    srv_session__notify(sub, EV_SESSION_CLOSED, session, kw);
+    gobj_destroy(session);
+}
+
+void srv_session__gone(gobj_t *sub, gobj_t *src, json_t *kw)
+{
+    gobj_t *session = gsock__session_of(src);
+    if (session && !gobj_is_destroying(session))
+        srv_session__notify(sub, EV_SESSION_CLOSED, session, kw);
 }

@@ -31,6 +31,14 @@ void srv_session__fail(gobj_t *server, gclass_t *session_gc, const char *cause);
  * declares ev as an input event. */
 void srv_session__notify(gobj_t *sub, gobj_event_t ev, gobj_t *session, json_t *kw);
 
+/* The server's actions for its sessions' GSocks (src), sub its subscriber:
+ * EV_CONNECTED (after the session got it): EV_SESSION_OPENED to sub;
+ * EV_DISCONNECTED (after the session handled it): EV_SESSION_CLOSED to sub,
+ * then destroy the session; EV_SRVSOCK_SESSION_GONE: EV_SESSION_CLOSED. */
+void srv_session__connected(gobj_t *sub, gobj_t *src, json_t *kw);
+void srv_session__disconnected(gobj_t *sub, gobj_t *src, json_t *kw);
+void srv_session__gone(gobj_t *sub, gobj_t *src, json_t *kw);
+
 /* Does gc declare ev as an input event? */
 bool srv_session__declares_input(const gclass_t *gc, gobj_event_t ev);
 

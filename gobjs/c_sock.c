@@ -736,7 +736,7 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     if (priv->connected)
         gsock__tx_enable(priv, true);
     gsock__check_high_water(priv);
-    return 0;
+    return gsock__queued_ret(priv);
 }
 
 static int ac_drop(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)

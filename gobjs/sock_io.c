@@ -430,5 +430,5 @@ int gsock__send_framed(gobj_t *gobj, json_t *data, size_t len)
     if (priv->connected)
         gsock__tx_enable(priv, true);
     gsock__check_high_water(priv);
-    return 0;
+    return gsock__queued_ret(priv);
 }

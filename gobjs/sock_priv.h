@@ -8,6 +8,7 @@
 #ifndef GINSFSM_GOBJS_SOCK_PRIV_H
 #define GINSFSM_GOBJS_SOCK_PRIV_H
 
+#include <limits.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -119,6 +120,11 @@ void gsock__free_events(sock_priv_t *priv);
 void gsock__rearm_timer(gobj_t *gobj);
 void gsock__trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n);
 void gsock__check_high_water(sock_priv_t *priv);
+/* What EV_SEND_DATA returns once the data is queued: the bytes queued. */
+static inline int gsock__queued_ret(const sock_priv_t *priv)
+{
+    return priv->tx_queued > INT_MAX ? INT_MAX : (int)priv->tx_queued;
+}
 void gsock__check_low_water(gobj_t *gobj);
 int gsock__write_errno(ssize_t n, int err);
 int gsock__flush_queue(gobj_t *gobj);

@@ -387,8 +387,9 @@ static int ac_message(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         priv->dropped++;
         return MSG_DROPPED;
     }
-    gobj_send_event(priv->sock, EV_SEND_DATA, json_incref(kw), gobj);
-    if (priv->high > 0 && gobj_read_int(priv->sock, "tx_queued") > priv->high) {
+    /* EV_SEND_DATA returns the bytes its GSock has queued. */
+    int queued = gobj_send_event(priv->sock, EV_SEND_DATA, json_incref(kw), gobj);
+    if (priv->high > 0 && queued > priv->high) {
         if (priv->disconnect) {
             /* It leaves the room here (the room counts it from the result);
              * the close comes back as EV_DISCONNECTED on a later turn. */

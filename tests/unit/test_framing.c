@@ -308,7 +308,10 @@ static int ac_tf_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         json_t *out = json_object();
         json_object_set_new(out, "data", json_stringn_nocheck(big, r->reply_len));
         free(big);
-        T_EQ_INT(gobj_send_event(src, EV_SEND_DATA, out, gobj), 0);
+        /* The send returns the bytes queued (the kernel took the rest). */
+        int queued = gobj_send_event(src, EV_SEND_DATA, out, gobj);
+        T_ASSERT(queued > 0);
+        T_EQ_INT(queued, gobj_read_int(src, "tx_queued"));
     }
     return 0;
 }

@@ -41,7 +41,8 @@ static int ac_s_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     tsess_priv_t *p = gobj_priv(gobj);
     sess_rx++;
     json_t *data = json_object_get(kw, "data");
-    gobj_send_event(src, EV_SEND_DATA, json_pack("{s:O}", "data", data), gobj);
+    /* EV_SEND_DATA returns the bytes left queued: none for a small echo. */
+    T_EQ_INT(gobj_send_event(src, EV_SEND_DATA, json_pack("{s:O}", "data", data), gobj), 0);
     if (strcmp(p->die, "rx") == 0)
         gobj_destroy(gobj);
     if (strcmp(p->die, "sock_rx") == 0)

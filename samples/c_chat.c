@@ -204,8 +204,8 @@ static int ac_room_line(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         case MSG_DROPPED:
             priv->dropped++;
             break;
-        case MSG_SLOW_DISCONNECT:
-            priv->dropped++;
+        case MSG_SLOW_DISCONNECT: /* queued, written while it is dropped */
+            priv->deliveries++;
             priv->slow_disconnects++;
             priv->members--;
             break;

@@ -71,6 +71,7 @@ fi
 if start_echo slow -c "$CHAT_CFG" -s server.port=0 -s ChatSession.slow_policy=disconnect; then
     chat "slow, disconnect" slow "$ADDR" --policy disconnect
     expect_stat slow room slow_disconnects 1
+    expect_stat slow room dropped 0
     expect_stat slow room members 0
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 20

@@ -922,6 +922,7 @@ const gclass_def_t gobj__gsock_def = {
     .methods =
         {
             .mt_create = mt_create,
+            .mt_check = gsock__mt_check,
             .mt_start = mt_start,
             .mt_stop = mt_stop,
             .mt_destroy = mt_destroy,

@@ -690,7 +690,9 @@ static int mt_create(gobj_t *gobj)
     priv->linger = gsock__linger_acct_new(on_linger_done, gobj);
     if (!priv->linger)
         return GOBJ_ENOMEM;
-    return srv_session__check_attrs(gobj, priv->session_attrs, priv->gsock_attrs);
+    /* The session gclass may be registered later, before the start. */
+    return srv_session__check(gobj, priv->session_gclass, priv->session_attrs, priv->gsock_attrs,
+                              false);
 }
 
 static int mt_start(gobj_t *gobj)
@@ -705,9 +707,13 @@ static int mt_start(gobj_t *gobj)
      * the user's to fix, as a bad config. */
     if (!check_subscriber(gobj))
         return GOBJ_ECONFIG;
-    int src = srv_session__resolve(gobj, priv->session_gclass, &priv->session_gc);
+    int src = srv_session__check(gobj, priv->session_gclass, priv->session_attrs,
+                                 priv->gsock_attrs, true);
     if (src < 0)
         return src;
+    priv->session_gc = priv->session_gclass && *priv->session_gclass
+                           ? gclass_find(priv->session_gclass)
+                           : NULL;
     /* The certificate and key are checked before anything is bound: a
      * server that cannot speak TLS must not accept a single client. */
     if (!priv->tls && json_object_size(priv->ssl_options) > 0) {
@@ -961,6 +967,7 @@ const gclass_def_t gobj__gserversock_def = {
     .methods =
         {
             .mt_create = mt_create,
+            .mt_check = srv_session__mt_check,
             .mt_start = mt_start,
             .mt_stop = mt_stop,
             .mt_destroy = mt_destroy,

@@ -20,38 +20,76 @@
 /*---------------------------------------------------------------------*
  *  Configuration
  *---------------------------------------------------------------------*/
-static int bad_attr(gobj_t *gobj, const char *attr, json_t *value, const char *expected)
+/* The first bad framing attribute of c: its name, with *value (a new
+ * reference) and *expected set; NULL when all are good. */
+static const char *framing_fault(const gsock_framing_conf_t *c, json_t **value,
+                                 const char **expected)
 {
+    const char *f = c->framing ? c->framing : "";
+    bool line = strcmp(f, "line") == 0, length = strcmp(f, "length") == 0;
+    if (!line && !length && strcmp(f, "none") != 0) {
+        *value = json_string(f);
+        *expected = "\"none\", \"line\" or \"length\"";
+        return "framing";
+    }
+    if (!line && !length)
+        return NULL;
+    if (c->max_frame <= 0) {
+        *value = json_integer((json_int_t)c->max_frame);
+        *expected = "a size in bytes > 0";
+        return "max_frame";
+    }
+    if (line) {
+        size_t dl = c->delimiter ? strlen(c->delimiter) : 0;
+        if (dl > 0 && dl <= GSOCK_DELIM_MAX)
+            return NULL;
+        *value = json_string(c->delimiter ? c->delimiter : "");
+        *expected = "1 to 8 bytes";
+        return "delimiter";
+    }
+    int64_t lb = c->length_bytes;
+    if (lb != 1 && lb != 2 && lb != 4 && lb != 8) {
+        *value = json_integer((json_int_t)lb);
+        *expected = "1, 2, 4 or 8";
+        return "length_bytes";
+    }
+    const char *e = c->length_endian ? c->length_endian : "";
+    if (strcmp(e, "big") != 0 && strcmp(e, "little") != 0) {
+        *value = json_string(e);
+        *expected = "\"big\" or \"little\"";
+        return "length_endian";
+    }
+    return NULL;
+}
+
+int gsock_framer__check(gobj_t *gobj, const gsock_framing_conf_t *c)
+{
+    json_t *value = NULL;
+    const char *expected = NULL;
+    const char *attr = framing_fault(c, &value, &expected);
+    if (!attr)
+        return 0;
     gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: bad framing attribute", "attr", json_string(attr),
              "value", value, "expected", json_string(expected), NULL);
     return GOBJ_EINVAL;
 }
 
-int gsock_framer__check(gobj_t *gobj, const gsock_framing_conf_t *c)
+int gsock_framer__explain(const gsock_framing_conf_t *c, char *why, size_t why_len)
 {
-    const char *f = c->framing ? c->framing : "";
-    bool line = strcmp(f, "line") == 0, length = strcmp(f, "length") == 0;
-    if (!line && !length && strcmp(f, "none") != 0)
-        return bad_attr(gobj, "framing", json_string(f), "\"none\", \"line\" or \"length\"");
-    if (!line && !length)
+    json_t *value = NULL;
+    const char *expected = NULL;
+    const char *attr = framing_fault(c, &value, &expected);
+    if (!attr)
         return 0;
-    if (c->max_frame <= 0)
-        return bad_attr(gobj, "max_frame", json_integer((json_int_t)c->max_frame),
-                        "a size in bytes > 0");
-    if (line) {
-        size_t dl = c->delimiter ? strlen(c->delimiter) : 0;
-        if (dl == 0 || dl > GSOCK_DELIM_MAX)
-            return bad_attr(gobj, "delimiter", json_string(c->delimiter ? c->delimiter : ""),
-                            "1 to 8 bytes");
-        return 0;
-    }
-    int64_t lb = c->length_bytes;
-    if (lb != 1 && lb != 2 && lb != 4 && lb != 8)
-        return bad_attr(gobj, "length_bytes", json_integer((json_int_t)lb), "1, 2, 4 or 8");
-    const char *e = c->length_endian ? c->length_endian : "";
-    if (strcmp(e, "big") != 0 && strcmp(e, "little") != 0)
-        return bad_attr(gobj, "length_endian", json_string(e), "\"big\" or \"little\"");
-    return 0;
+    /* (Not json_dumps: its buffer belongs to jansson's allocator.) */
+    if (json_is_string(value))
+        snprintf(why, why_len, "GSock attribute '%s' is \"%s\": expected %s", attr,
+                 json_string_value(value), expected);
+    else
+        snprintf(why, why_len, "GSock attribute '%s' is %lld: expected %s", attr,
+                 (long long)json_integer_value(value), expected);
+    json_decref(value);
+    return GOBJ_EINVAL;
 }
 
 void gsock_framer__free(gsock_framer_t *fr)

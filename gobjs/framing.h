@@ -73,6 +73,9 @@ enum {
  * attribute and the value.  Returns: 0, or GOBJ_EINVAL.
  */
 int gsock_framer__check(gobj_t *gobj, const gsock_framing_conf_t *conf);
+/* The same check without a gobj: 0, or GOBJ_EINVAL with a one-line reason
+ * naming the attribute, its value and what is expected in why. */
+int gsock_framer__explain(const gsock_framing_conf_t *conf, char *why, size_t why_len);
 
 /*
  * Make (or remake, *fr may be NULL) the framer for conf, emptied; conf must

@@ -80,3 +80,19 @@ int gsock__apply_framing(gobj_t *gobj)
     gsock_framer__reset(priv->framer);
     return rc;
 }
+
+/* mt_check: the framing attributes a create would use (gserve --check,
+ * gclass_check_attrs: GServerSock's gsock_attrs). */
+int gsock__mt_check(const json_t *attrs, char *why, size_t why_len)
+{
+    gsock_framing_conf_t conf = {
+        .framing = json_string_value(json_object_get(attrs, "framing")),
+        .delimiter = json_string_value(json_object_get(attrs, "delimiter")),
+        .keep_delimiter = json_is_true(json_object_get(attrs, "keep_delimiter")),
+        .max_frame = json_integer_value(json_object_get(attrs, "max_frame")),
+        .length_bytes = json_integer_value(json_object_get(attrs, "length_bytes")),
+        .length_endian = json_string_value(json_object_get(attrs, "length_endian")),
+        .length_includes_header = json_is_true(json_object_get(attrs, "length_includes_header")),
+    };
+    return gsock_framer__explain(&conf, why, why_len);
+}

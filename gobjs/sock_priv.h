@@ -150,6 +150,7 @@ int gsock__connect_args(gobj_t *gobj, json_t *kw);
 /* sock_attrs.c */
 extern const gobj_attr_t gsock__attrs[];
 int gsock__apply_framing(gobj_t *gobj);
+int gsock__mt_check(const json_t *attrs, char *why, size_t why_len);
 
 /* sock_rx.c */
 int gsock__ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);

@@ -7,14 +7,19 @@
 
 #include "ginsfsm/gobjs.h"
 
-/* Check session_attrs / gsock_attrs (JSON objects).  Returns: 0 or
- * GOBJ_ECONFIG (logged, naming the attribute). */
-int srv_session__check_attrs(gobj_t *server, const json_t *session_attrs,
-                             const json_t *gsock_attrs);
-
-/* Resolve session_gclass at start: *gc = NULL for "" (no sessions).
- * Returns: 0 or GOBJ_ECONFIG (logged, naming the attribute and value). */
-int srv_session__resolve(gobj_t *server, const char *session_gclass, gclass_t **gc);
+/* Check session_gclass, session_attrs and gsock_attrs as a create would
+ * use them: both JSON objects; gsock_attrs as GSock attributes
+ * (gclass_check_attrs); session_attrs as attributes of session_gclass when
+ * that is registered (need_gclass: it must be).  Returns: 0, or GOBJ_ECONFIG
+ * with the reason in why and the attribute in *attr. */
+int srv_session__explain(const char *session_gclass, const json_t *session_attrs,
+                         const json_t *gsock_attrs, bool need_gclass, char *why, size_t why_len,
+                         const char **attr);
+/* The same, logged as one error of server. */
+int srv_session__check(gobj_t *server, const char *session_gclass, const json_t *session_attrs,
+                       const json_t *gsock_attrs, bool need_gclass);
+/* GServerSock's mt_check. */
+int srv_session__mt_check(const json_t *attrs, char *why, size_t why_len);
 
 /* Create the session "name" (a child of sub, with session_attrs) and its GSock
  * child "sock" (with gsock_attrs).  Returns: the GSock, or NULL (logged once,

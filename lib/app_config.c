@@ -1035,7 +1035,7 @@ int app__validate_config(app_ctx_t *ctx)
     for (size_t i = 0; i < ctx->opts.n_sets; i++)
         if (apply_set(ctx, ctx->opts.sets[i]) < 0)
             return -1;
-    if (check_globals(ctx) < 0 || check_required(ctx) < 0)
+    if (check_globals(ctx) < 0 || check_required(ctx) < 0 || app__check_nodes(ctx) < 0)
         return -1;
     for (size_t i = 0; i < ctx->opts.n_traces; i++)
         if (check_trace_target(ctx, ctx->opts.traces[i]) < 0)

@@ -122,6 +122,9 @@ int app__load_config(app_ctx_t *ctx);
 /* Checks the tree, applies -s, checks the globals, the required
  * attributes and the --trace names: all before anything is created. */
 int app__validate_config(app_ctx_t *ctx);
+/* Each node's gclass checks its values (mt_check).  Returns 0 or -1
+ * (reported, naming the file, the node and the attribute). */
+int app__check_nodes(app_ctx_t *ctx);
 /* Puts the top-level keys in one fixed order (for --print-config). */
 void app__canonical_order(app_ctx_t *ctx);
 

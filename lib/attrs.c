@@ -488,3 +488,99 @@ int gobj_set_global_attrs(json_t *global)
     global_attrs = global;
     return 0;
 }
+
+/*---------------------------------------------------------------------*
+ *  Checking attributes without creating (gclass_check_attrs, --check)
+ *---------------------------------------------------------------------*/
+static json_t *global_value(const json_t *global, const char *prefix, const char *attr)
+{
+    if (!global || !prefix)
+        return NULL;
+    size_t n = strlen(prefix) + strlen(attr) + 2;
+    char *k = malloc(n);
+    if (!k)
+        return NULL;
+    snprintf(k, n, "%s.%s", prefix, attr);
+    json_t *v = json_object_get(global, k);
+    free(k);
+    return v;
+}
+
+json_t *attrs__effective(const gclass_t *gc, const json_t *global, const json_t *kw,
+                         const char *const prefixes[2])
+{
+    json_t *out = json_object();
+    for (size_t i = 0; out && i < gc->n_attrs; i++) {
+        const gobj_attr_t *a = &gc->def->attrs[i];
+        if (a->flags & (GOBJ_STATS | GOBJ_VOLATILE))
+            continue;
+        json_t *v = NULL;
+        for (int p = 0; prefixes && p < 2 && !v; p++)
+            v = global_value(global, prefixes[p], a->name);
+        if (!v)
+            v = json_object_get(kw, a->name);
+        if (!v)
+            v = global_value(global, gc->name, a->name);
+        if (!v)
+            v = gc->attr_defaults[i];
+        if (v)
+            json_object_set(out, a->name, v);
+    }
+    return out;
+}
+
+int gclass_check_attrs(const gclass_t *gc, const json_t *attrs, char *why, size_t why_len)
+{
+    char dummy[1];
+    if (!why || !why_len) {
+        why = dummy;
+        why_len = sizeof dummy;
+    }
+    why[0] = 0;
+    if (!gc) {
+        snprintf(why, why_len, "no gclass");
+        return GOBJ_EINVAL;
+    }
+    if (attrs && !json_is_object(attrs)) {
+        snprintf(why, why_len, "the attributes of %s must be a JSON object, not %s", gc->name,
+                 json_type_name(attrs));
+        return GOBJ_ETYPE;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach ((json_t *)attrs, key, v) {
+        const gobj_attr_t *a = gclass_find_attr(gc, key);
+        if (!a) {
+            snprintf(why, why_len, "unknown attribute '%s' of %s", key, gc->name);
+            return GOBJ_ENOENT;
+        }
+        if (a->flags & (GOBJ_STATS | GOBJ_VOLATILE)) {
+            snprintf(why, why_len, "attribute '%s' of %s is %s and cannot be set", key, gc->name,
+                     (a->flags & GOBJ_STATS) ? "a statistic" : "run-time state");
+            return GOBJ_EACCES;
+        }
+        if (!gobj__attr_accepts(a->type, v) ||
+            (a->type == GOBJ_ATTR_STRING && json_is_string(v) &&
+             strlen(json_string_value(v)) != json_string_length(v))) {
+            snprintf(why, why_len, "attribute '%s' of %s: expected %s, got %s", key, gc->name,
+                     gobj__attr_type_name(a->type),
+                     json_is_string(v) ? "a string holding a NUL byte" : json_type_name(v));
+            return GOBJ_ETYPE;
+        }
+    }
+    int (*check)(const json_t *, char *, size_t) = gc->def->methods.mt_check;
+    if (!check)
+        return 0;
+    json_t *eff = attrs__effective(gc, global_attrs, attrs, NULL);
+    if (!eff) {
+        snprintf(why, why_len, "out of memory");
+        return GOBJ_ENOMEM;
+    }
+    int rc = check(eff, why, why_len);
+    json_decref(eff);
+    if (rc >= 0)
+        return 0;
+    if (!why[0])
+        snprintf(why, why_len, "%s refused its attributes (%s)", gc->name, gobj_strerror(rc));
+    return rc;
+}

@@ -163,6 +163,12 @@ int fsm__refuse(gobj_t *g, gobj_event_t ev, json_t *kw, gobj_t *src);
 int attrs__set_at_create(gobj_t *g, json_t *kw);
 void attrs__free(gobj_t *g);
 int attrs__validate_global(json_t *global);
+/* The values a create of gc with kw would use, for every configurable
+ * attribute (new object): default < global "GClass.attr" < kw < global
+ * "prefix.attr" for each non-NULL prefixes[i] (a gobj's full or short name;
+ * prefixes may be NULL).  global may be NULL. */
+json_t *attrs__effective(const gclass_t *gc, const json_t *global, const json_t *kw,
+                         const char *const prefixes[2]);
 
 /* pubsub.c */
 void pubsub__remove_all(gobj_t *g);

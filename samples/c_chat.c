@@ -284,18 +284,33 @@ static const gclass_def_t room_def = {
 /*--------------------------------------------------------------------------*
  *  ChatSession
  *--------------------------------------------------------------------------*/
+#define BAD_POLICY "ChatSession: attribute 'slow_policy' must be \"drop\" or \"disconnect\""
+
+static bool policy_ok(const char *p)
+{
+    return p && (strcmp(p, "drop") == 0 || strcmp(p, "disconnect") == 0);
+}
+
+/* gserve --check (through GServerSock's session_attrs): the same rule as
+ * session_create, before anything runs. */
+static int session_check(const json_t *attrs, char *why, size_t why_len)
+{
+    const char *p = json_string_value(json_object_get(attrs, "slow_policy"));
+    if (policy_ok(p))
+        return 0;
+    snprintf(why, why_len, "%s, not \"%s\"", BAD_POLICY, p ? p : "");
+    return GOBJ_EINVAL;
+}
+
 static int session_create(gobj_t *gobj)
 {
     session_priv_t *priv = gobj_priv(gobj);
     const char *p = priv->slow_policy ? priv->slow_policy : "";
-    if (strcmp(p, "disconnect") == 0) {
-        priv->disconnect = true;
-    } else if (strcmp(p, "drop") != 0) {
-        gobj_log(GOBJ_LOG_ERROR, gobj,
-                 "ChatSession: attribute 'slow_policy' must be \"drop\" or \"disconnect\"",
-                 "slow_policy", json_string(p), NULL);
+    if (!policy_ok(p)) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, BAD_POLICY, "slow_policy", json_string(p), NULL);
         return GOBJ_EINVAL;
     }
+    priv->disconnect = strcmp(p, "disconnect") == 0;
     gobj_t *room = gobj_parent(gobj);
     if (!room || strcmp(gobj_gclass_name(room), GCLASS_CHAT_ROOM_NAME) != 0) {
         gobj_log(GOBJ_LOG_ERROR, gobj,
@@ -486,7 +501,8 @@ static const gclass_def_t session_def = {
     .states = session_states,
     .events = session_events,
     .attrs = session_attrs,
-    .methods = {.mt_create = session_create}, /* the runtime frees nick, an attribute */
+    /* The runtime frees nick, an attribute. */
+    .methods = {.mt_create = session_create, .mt_check = session_check},
     .priv_size = sizeof(session_priv_t),
 };
 

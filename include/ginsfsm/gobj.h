@@ -225,6 +225,14 @@ typedef struct gobj_methods {
      * started children at once.  Called only when the whole call
      * succeeded, and only for the gobjs that call started. */
     void (*mt_tree_started)(gobj_t *gobj);
+    /* Checks values that types alone cannot (a framing name, a nested
+     * gclass's attributes) without creating anything: gserve --check and
+     * gclass_check_attrs() call it.  attrs holds every configurable
+     * attribute with the value a gobj would be created with (borrowed; a
+     * value may have the wrong type: check).  Returns: 0, or < 0 with a
+     * one-line reason in why (naming the attribute).  mt_create must refuse
+     * the same values: share the code. */
+    int (*mt_check)(const json_t *attrs, char *why, size_t why_len);
 } gobj_methods_t;
 
 typedef struct gclass_def {
@@ -252,6 +260,12 @@ void gclass_foreach(void (*fn)(gclass_t *gc, void *user), void *user);
 const gobj_attr_t *gclass_find_attr(const gclass_t *gc, const char *name);
 const gobj_attr_t *gclass_attrs(const gclass_t *gc); /* terminated table */
 const gclass_def_t *gclass_def(const gclass_t *gc);
+/* Check attrs (a JSON object, or NULL) as the create kw of a gobj of gc,
+ * creating nothing: each key a configurable attribute of gc with a value of
+ * its type, then gc's mt_check on the values a create would use (defaults <
+ * "GClass.attr" globals < attrs).  Returns: 0, or a negative code with a
+ * one-line reason in why (e.g. "unknown attribute 'x' of GSock"). */
+int gclass_check_attrs(const gclass_t *gc, const json_t *attrs, char *why, size_t why_len);
 /* Forget every gclass and interned name (for tests and clean exits).
  * Refused with GOBJ_ESTATE while any gobj lives. */
 int gclass_unregister_all(void);

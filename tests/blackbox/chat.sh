@@ -78,18 +78,15 @@ if start_echo slow -c "$CHAT_CFG" -s server.port=0 -s ChatSession.slow_policy=di
     [ "$EXIT_STATUS" = 0 ] && pass "slow: SIGTERM -> exit 0" || fail "slow: exit $EXIT_STATUS"
 fi
 
-# 3. A bad slow_policy: no session can be made; each connection is closed and
-#    counted, the error names the attribute, the server goes on.
-if start_echo bad -c "$CHAT_CFG" -s server.port=0 -s ChatSession.slow_policy=fast; then
-    chat "bad slow_policy: closed" closed "$ADDR" --send 'x\n'
-    chat "bad slow_policy: closed again" closed "$ADDR"
-    expect_stat bad room.server session_failures 2
-    grep -q "slow_policy" "$TMP/bad.err" && pass "bad: the error names slow_policy" ||
-        { fail "bad: no error naming slow_policy"; dump "$TMP/bad.err"; }
-    kill -TERM "$SRV_PID"
-    wait_exit "$SRV_PID" 20
-    [ "$EXIT_STATUS" = 0 ] && pass "bad: SIGTERM -> exit 0" || fail "bad: exit $EXIT_STATUS"
-fi
+# 3. A bad slow_policy is a configuration error: --check and the run refuse
+#    it (exit 2, one line) before anything is created, naming the node and
+#    the value.
+usage_error "chat: bad slow_policy, --check" "(GServerSock 'server'): session_attrs:" \
+    "slow_policy" '"fast"' -- \
+    "$GSERVE" -c "$CHAT_CFG" -s server.port=0 -s ChatSession.slow_policy=fast --check
+usage_error "chat: bad slow_policy, run" "(GServerSock 'server'): session_attrs:" \
+    "slow_policy" '"fast"' -- \
+    "$GSERVE" -c "$CHAT_CFG" -s server.port=0 -s ChatSession.slow_policy=fast
 
 # 4. The length-framed echo.
 if start_echo len -c "$top_srcdir/samples/echo-length.json" -s server.port=0; then

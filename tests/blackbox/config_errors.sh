@@ -158,11 +158,33 @@ run 0 "$GSERVE" -c "$TICKER" --trace timer:machine --trace GTimer:all --check &&
 usage_error "--check: a short-name global on all its gobjs" "global 'x.msec': unknown attribute 'msec' of Ticker" -- \
     "$GSERVE" -c "$TMP/many_x.json" --check
 
+# Values a gclass checks itself (mt_check), found before anything is created:
+# a GSock framing name, and what a GServerSock gives its GSocks and sessions.
+printf '{"tree": {"gclass": "GSock", "name": "s", "attrs": {"framing": "length", "length_bytes": 3}}}' \
+    >"$TMP/lenbytes.json"
+usage_error "--check: GSock length_bytes" "$TMP/lenbytes.json: tree (GSock 's'):" \
+    "GSock attribute 'length_bytes' is 3: expected 1, 2, 4 or 8" -- \
+    "$GSERVE" -c "$TMP/lenbytes.json" --check
+usage_error "--check: gsock_attrs framing" "(GServerSock 'server'): gsock_attrs:" \
+    "'framing' is \"frames\"" -- "$GSERVE" -s 'server.gsock_attrs={"framing": "frames"}' --check
+usage_error "--check: a GSock.framing global reaches the server's GSocks" \
+    "(GServerSock 'server'): gsock_attrs:" "'framing' is \"frames\"" -- \
+    "$GSERVE" -s GSock.framing=frames --check
+usage_error "--check: gsock_attrs unknown attribute" \
+    "gsock_attrs: unknown attribute 'framming' of GSock" -- \
+    "$GSERVE" -s 'server.gsock_attrs={"framming": "line"}' --check
+usage_error "--check: session_gclass not registered" \
+    "(GServerSock 'server'): session_gclass 'EchoSession' is not a registered gclass" -- \
+    "$GSERVE" -s server.session_gclass=EchoSession --check
+usage_error "run: session_gclass not registered" \
+    "(GServerSock 'server'): session_gclass 'EchoSession' is not a registered gclass" -- \
+    "$GSERVE" -s server.session_gclass=EchoSession -s server.port=0
+
 # No bad input leaves anything behind (gapp_probe exits 3 if it does).
 for args in "-c $TMP/syntax.json" "-c $TMP/nope.json" "-c $TMP/top.json" "-c $TMP/gc.json" \
     "-c $TMP/attr.json" "-c $TMP/type.json" "-c $TMP/req.json" "-c $TMP/global.json" \
     "-s timer.msec" "-s p.idd=1" "-s p.id=x" "--bogus" "--trace x:y" "--trace ," \
-    "--trace Prob:all" "-c $TMP/eqname.json" "-c /dev/zero"; do
+    "--trace Prob:all" "-c $TMP/eqname.json" "-c /dev/zero" "-c $TMP/lenbytes.json"; do
     # shellcheck disable=SC2086
     run 2 "$PROBE" $args && lines "$TMP/err" 1 && pass "probe $args: exit 2, nothing left"
 done

@@ -51,3 +51,12 @@ tests_unit_test_tree_started_SOURCES = tests/unit/test_tree_started.c tests/unit
 tests_unit_test_tree_started_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_tree_started_LDADD = $(TESTLIBS)
 tests_unit_test_tree_started_LDFLAGS = $(TESTLINKFLAGS)
+
+## gclass_check_attrs and mt_check: attributes checked without a create.
+check_PROGRAMS += tests/unit/test_check_attrs
+UNIT_TESTS += tests/unit/test_check_attrs
+TESTS += tests/unit/test_check_attrs
+tests_unit_test_check_attrs_SOURCES = tests/unit/test_check_attrs.c tests/unit/testlib.h
+tests_unit_test_check_attrs_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_check_attrs_LDADD = $(TESTLIBS)
+tests_unit_test_check_attrs_LDFLAGS = $(TESTLINKFLAGS)

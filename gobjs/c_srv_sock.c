@@ -707,13 +707,12 @@ static int mt_start(gobj_t *gobj)
      * the user's to fix, as a bad config. */
     if (!check_subscriber(gobj))
         return GOBJ_ECONFIG;
-    int src = srv_session__check(gobj, priv->session_gclass, priv->session_attrs,
-                                 priv->gsock_attrs, true);
+    int src = srv_session__check(gobj, priv->session_gclass, priv->session_attrs, priv->gsock_attrs,
+                                 true);
     if (src < 0)
         return src;
-    priv->session_gc = priv->session_gclass && *priv->session_gclass
-                           ? gclass_find(priv->session_gclass)
-                           : NULL;
+    priv->session_gc =
+        priv->session_gclass && *priv->session_gclass ? gclass_find(priv->session_gclass) : NULL;
     /* The certificate and key are checked before anything is bound: a
      * server that cannot speak TLS must not accept a single client. */
     if (!priv->tls && json_object_size(priv->ssl_options) > 0) {

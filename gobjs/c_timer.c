@@ -14,7 +14,9 @@
  *   it cancels it.  A timer that is not running only records what
  *   EV_SET_TIMER asks for: the values take effect at the next gobj_start.
  *   Stopping, re-arming or destroying the timer from inside a subscriber's
- *   EV_TIMER_TIMEOUT action is safe.
+ *   EV_TIMER_TIMEOUT action is safe.  An expiry always comes from the loop,
+ *   never inside the call that armed the timer.  A re-arm that fails leaves
+ *   the timer disarmed.
  *
  * Input events
  *   EV_SET_TIMER  {msec?: int, periodic?: bool}   kw borrowed, read only.
@@ -138,6 +140,11 @@ static int apply(gobj_t *gobj)
         return 0;
     }
     int rc = arm(gobj);
+    /* A re-arm that failed (a delay beyond the loop's range) left the
+     * previous schedule in the loop: drop it, so that the timer is as idle
+     * as its state says and no expiry comes to ST_IDLE. */
+    if (rc < 0)
+        disarm(gobj);
     gobj_change_state(gobj, rc == 0 ? ST_ARMED : ST_IDLE);
     return rc;
 }

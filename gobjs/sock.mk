@@ -88,3 +88,16 @@ tests_unit_test_session_ends_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL
 tests_unit_test_session_ends_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_session_ends_LDFLAGS = $(TESTLINKFLAGS)
 tests_unit_test_session_ends_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+
+## Rule 15 of the dispatch contract on GSock, plain and TLS: no output event
+## inside the subscriber's own call (certificates made at run time; the TLS
+## cases are skipped without the openssl command).
+check_PROGRAMS += tests/unit/test_sock_reentry
+UNIT_TESTS += tests/unit/test_sock_reentry
+TESTS += tests/unit/test_sock_reentry
+tests_unit_test_sock_reentry_SOURCES = tests/unit/test_sock_reentry.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_sock_reentry_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL_BIN)"'
+tests_unit_test_sock_reentry_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_sock_reentry_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_sock_reentry_LDFLAGS = $(TESTLINKFLAGS)

@@ -1,6 +1,6 @@
 ## tests/unit: rules of this area (fragment of the top Makefile.am).
-## The dispatch contract, the hierarchical-state pinning cases of
-## reference/hsm.md, and the gclass table checks.
+## The dispatch contract, the hierarchical-state pinning cases (the
+## semantics of doc/manual.md chapter 6), and the gclass table checks.
 check_PROGRAMS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registration
 UNIT_TESTS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registration
 TESTS += tests/unit/test_fsm tests/unit/test_hsm tests/unit/test_registration

@@ -1,13 +1,16 @@
 /*
- * test_hsm.c - the 25 pinning cases of reference/hsm.md section 3.4.
+ * test_hsm.c - the 25 pinning cases of the hierarchical-state semantics
+ * (doc/manual.md chapter 6, "Hierarchical states", and rules 4 to 8 of its
+ * chapter 2, the dispatch contract).
  *
- * The fixture is the socket gclass of hsm.md section 3.2 plus two test-only
- * rows (EV_KICK in CONNECTED -> SENDING, EV_TX_ABORT in SENDING ->
- * CONNECTED).  Every action appends "act:NAME" to a trace, every state has
+ * The fixture is the socket gclass of the manual's section 6.1
+ * (DISCONNECTED, CONNECTING, and CONNECTED with substates IDLE and SENDING)
+ * plus two test-only rows (EV_KICK in CONNECTED -> SENDING, EV_TX_ABORT in
+ * SENDING -> CONNECTED).  Every action appends "act:NAME" to a trace, every state has
  * an entry and an exit hook that append "entry:STATE" / "exit:STATE", and a
  * watcher gobj subscribed to EV_STATE_CHANGED appends "chg:PREV>CUR".  State
  * names lose their "ST_" prefix in the trace so that the expected strings
- * read exactly like hsm.md.  Each case compares the whole trace.
+ * stay short.  Each case compares the whole trace.
  *
  *   DISCONNECTED --EV_CONNECT--> CONNECTING --EV_CONNECTED--> CONNECTED
  *        ^                          |                         +--------------------+
@@ -89,7 +92,7 @@ static void tr(const char *fmt, ...)
     va_end(ap);
 }
 
-/* hsm.md writes states without their "ST_" prefix. */
+/* The trace writes states without their "ST_" prefix. */
 static const char *short_state(const char *name)
 {
     if (!name)
@@ -258,7 +261,7 @@ static int mt_inject_event(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
 }
 
 /*--------------------------------------------------------------------------*
- *  The socket fixture (hsm.md 3.2 + the two test-only rows)
+ *  The socket fixture (manual 6.1 + the two test-only rows)
  *--------------------------------------------------------------------------*/
 static const gobj_row_t st_disconnected[] = {
     /* event, action, next state */
@@ -336,21 +339,21 @@ struct sock_priv {
 
 static const gclass_def_t sock_def = {
     .name = "HsmSock",
-    .description = "hsm.md 3.2 socket machine",
+    .description = "socket machine of the manual, 6.1",
     .states = sock_states,
     .events = sock_events,
     .priv_size = sizeof(struct sock_priv),
 };
 static const gclass_def_t sock_first_def = {
     .name = "HsmSockConnectedFirst",
-    .description = "hsm.md 3.2 socket machine, CONNECTED listed first",
+    .description = "socket machine of the manual, 6.1, CONNECTED listed first",
     .states = sock_states_connected_first,
     .events = sock_events,
     .priv_size = sizeof(struct sock_priv),
 };
 static const gclass_def_t sock_inject_def = {
     .name = "HsmSockInject",
-    .description = "hsm.md 3.2 socket machine with mt_inject_event",
+    .description = "socket machine of the manual, 6.1 with mt_inject_event",
     .states = sock_states,
     .events = sock_events,
     .methods = {.mt_inject_event = mt_inject_event},
@@ -898,7 +901,8 @@ static void case_22_observability(void)
     finish();
 }
 
-/* 23. Each build-time violation of hsm.md 3.3: NULL, exactly one error. */
+/* 23. Each build-time violation of a hierarchical table (manual 6.1: parent,
+ * initial, nesting depth): NULL, exactly one error. */
 static const gobj_event_def_t v_events[] = {
     {EV_PING, GOBJ_EV_IN, "{}"},
     {0},

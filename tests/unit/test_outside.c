@@ -1,15 +1,20 @@
 /*
- * test_outside.c - dispatch contract rule 9: a gobj destroyed by its own
+ * test_outside.c - dispatch contract rule 14: a gobj destroyed by its own
  * method or hook during a public call made from *outside* any dispatch
  * (main, a loop timer, a signal callback) is freed only after that call has
  * stopped using it.
  *
- * Each case calls gobj_create, gobj_start, gobj_stop, gobj_start_tree or
- * gobj_stop_tree directly from main (depth 0) or from a loop timer callback,
- * on a gobj whose method destroys itself or its parent.  Without the rule
+ * Each case calls gobj_create, gobj_start, gobj_stop, gobj_start_tree,
+ * gobj_stop_tree or gobj_write_attr from each origin outside any dispatch:
+ * directly from main (depth 0), from a loop timer callback, and from a
+ * signal callback (gobj_loop_on_signal, libevent's evsignal underneath: the
+ * test raises SIGUSR2 itself), on a gobj whose method destroys itself or
+ * its parent.  Without the rule
  * these are heap-use-after-free reads and writes (ASan, valgrind); the
  * asserts check the return codes, the log and that nothing is left alive.
  */
+#include <signal.h>
+
 #include "testlib.h"
 
 GOBJ_DEFINE_EVENT(EV_OUT_PING);
@@ -162,7 +167,8 @@ static const gclass_def_t hout_gclass = {
 static gclass_t *gc_out, *gc_hout;
 
 /*--------------------------------------------------------------------------*
- *  The cases, each run from main and from a loop timer
+ *  The cases, each run from main, from a loop timer and from a signal
+ *  callback
  *--------------------------------------------------------------------------*/
 static void case_create_destroys_self(void)
 {
@@ -313,6 +319,23 @@ static void on_timer(void *user)
     gobj_loop_stop();
 }
 
+static int signal_runs;
+static void on_signal(int signo, void *user)
+{
+    (void)user;
+    T_EQ_INT(signo, SIGUSR2);
+    signal_runs++;
+    run_all();
+    gobj_loop_stop();
+}
+
+/* Guard: a signal that never arrives fails the test instead of hanging. */
+static void on_guard(void *user)
+{
+    (void)user;
+    gobj_loop_stop();
+}
+
 int main(void)
 {
     t_init();
@@ -331,6 +354,17 @@ int main(void)
     gobj_loop_run();
     T_EQ_INT(timer_runs, 1);
     gobj_loop_timer_free(t);
+
+    /* From a signal callback: the loop turns the signal into a callback
+     * that runs at depth 0, like a timer's. */
+    T_EQ_INT(gobj_loop_on_signal(SIGUSR2, on_signal, NULL), 0);
+    gobj_loop_timer_t *guard = gobj_loop_timer_new(on_guard, NULL);
+    T_EQ_INT(gobj_loop_timer_start(guard, 30000, false), 0);
+    T_EQ_INT(raise(SIGUSR2), 0);
+    gobj_loop_run();
+    T_EQ_INT(signal_runs, 1);
+    gobj_loop_timer_free(guard);
+    T_EQ_INT(gobj_loop_on_signal(SIGUSR2, NULL, NULL), 0);
     gobj_loop_free();
 
     T_EQ_INT(gclass_unregister_all(), 0);

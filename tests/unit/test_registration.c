@@ -5,8 +5,9 @@
  *
  * The invalid machines start with the eight of ginsfsm's test_smachine.py
  * (FSM_TEST1..8), translated to our table format, then every other refusal
- * of DESIGN.md section 2 and reference/hsm.md section 3.3, then the
- * attribute table checks.
+ * of a gclass table (the dispatch contract, doc/manual.md chapter 2, and
+ * the rules for nested states of its chapter 6, "Hierarchical states"),
+ * then the attribute table checks.
  */
 #include <stdarg.h>
 

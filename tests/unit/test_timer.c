@@ -3,7 +3,8 @@
  * subscriber (the parent by default, or the gobj its `subscriber` attribute
  * names), EV_STOP_TIMER, re-arming with EV_SET_TIMER, stopping, re-arming
  * and destroying the timer from inside the subscriber's EV_TIMER_TIMEOUT action,
- * and msec / periodic written at run time.
+ * msec / periodic written at run time, a failed re-arm that disarms, and
+ * rule 15: no EV_TIMER_TIMEOUT inside the call that armed the timer.
  *
  * Counts are asserted exactly where the test itself stops the loop, and
  * durations only with generous lower bounds; every run of the loop is
@@ -30,6 +31,8 @@ enum owner_mode {
     M_DESTROY_SELF,   /* the owner destroys itself (and its timer child) */
     M_REARM,          /* EV_SET_TIMER {msec: 10} until `limit` */
     M_REARM_PERIODIC, /* EV_SET_TIMER {periodic: true} at the first tick */
+    M_REARM_1MS,      /* EV_SET_TIMER {msec: 1} (in_call raised) until `limit` */
+    M_RESTART,        /* gobj_stop then gobj_start (in_call raised) until `limit` */
 };
 
 typedef struct {
@@ -45,6 +48,9 @@ static uint64_t tick_at[64];
 static uint64_t t0;
 static gobj_state_t state_seen[64];
 static gobj_t *who[64]; /* which owner got each tick */
+/* Rule 15: > 0 while the test (or an owner) is inside its own call into a
+ * timer; an EV_TIMER_TIMEOUT delivered then is counted in `nested`. */
+static int in_call, nested;
 
 static int ac_owner_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
@@ -57,6 +63,8 @@ static int ac_owner_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *s
         who[total_ticks] = gobj;
     }
     total_ticks++;
+    if (in_call)
+        nested++;
     last_src = src;
     if (!json_is_object(kw) || json_object_size(kw) != 0)
         kw_was_empty_object = false;
@@ -88,6 +96,26 @@ static int ac_owner_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *s
             T_EQ_INT(gobj_send_event(src, EV_SET_TIMER, json_pack("{s:i}", "msec", 10), gobj), 0);
         else
             gobj_loop_stop();
+        break;
+    case M_REARM_1MS:
+        if (total_ticks < limit) {
+            in_call++;
+            T_EQ_INT(gobj_send_event(src, EV_SET_TIMER, json_pack("{s:i}", "msec", 1), gobj), 0);
+            in_call--;
+        } else {
+            gobj_loop_stop();
+        }
+        break;
+    case M_RESTART:
+        if (total_ticks < limit) {
+            in_call++;
+            T_EQ_INT(gobj_stop(src), 0);
+            T_EQ_INT(gobj_start(src), 0);
+            in_call--;
+            T_ASSERT(gobj_in_this_state(src, ST_ARMED));
+        } else {
+            gobj_loop_stop();
+        }
         break;
     case M_REARM_PERIODIC:
         if (total_ticks == 1)
@@ -131,6 +159,7 @@ static void reset(enum owner_mode m, int lim)
     mode = m;
     limit = lim;
     total_ticks = 0;
+    in_call = nested = 0;
     last_src = NULL;
     kw_was_empty_object = true;
     memset(tick_at, 0, sizeof tick_at);
@@ -522,6 +551,141 @@ static void test_destroy_armed(void)
     T_EQ_INT(total_ticks, 0);
 }
 
+/* A re-arm that fails (a delay beyond the loop's range) leaves the timer
+ * disarmed, as its state says: the old schedule must not go on firing
+ * into ST_IDLE, where each expiry would be refused and logged.  Whether
+ * the re-arm comes from EV_SET_TIMER, a write of msec or gobj_start. */
+static void test_arm_failure_disarms(void)
+{
+    const json_int_t huge = (json_int_t)1 << 62; /* ms: beyond the loop's range */
+    reset(M_COUNT, 0);
+    gobj_t *owner = make_owner("owner");
+    gobj_t *t =
+        gobj_create("t", timer_gc, json_pack("{s:i, s:b}", "msec", 10, "periodic", 1), owner);
+    T_EQ_INT(gobj_start_tree(owner), 0);
+    T_ASSERT(gobj_in_this_state(t, ST_ARMED));
+    t_log_clear();
+    T_ASSERT(gobj_send_event(t, EV_SET_TIMER, json_pack("{s:I}", "msec", huge), owner) < 0);
+    T_EQ_INT(t_log_find("error", "cannot arm"), 1);
+    T_ASSERT(gobj_in_this_state(t, ST_IDLE));
+    run_for(60);
+    T_EQ_INT(total_ticks, 0);
+    T_EQ_INT(t_log_find("error", "not accepted"), 0);
+
+    /* msec written while armed. */
+    T_EQ_INT(gobj_send_event(t, EV_SET_TIMER, json_pack("{s:i}", "msec", 10), owner), 0);
+    T_ASSERT(gobj_in_this_state(t, ST_ARMED));
+    t_log_clear();
+    gobj_write_int(t, "msec", huge);
+    T_EQ_INT(t_log_find("error", "cannot arm"), 1);
+    T_ASSERT(gobj_in_this_state(t, ST_IDLE));
+    run_for(60);
+    T_EQ_INT(total_ticks, 0);
+    T_EQ_INT(t_log_find("error", "not accepted"), 0);
+
+    /* gobj_start with such a delay fails and arms nothing. */
+    T_EQ_INT(gobj_stop(t), 0);
+    t_log_clear();
+    T_ASSERT(gobj_start(t) < 0);
+    T_ASSERT(gobj_in_this_state(t, ST_IDLE));
+    run_for(40);
+    T_EQ_INT(total_ticks, 0);
+    T_EQ_INT(t_log_find("error", "not accepted"), 0);
+    gobj_destroy(owner);
+}
+
+/* Rule 15 (no re-entrant callbacks): an EV_TIMER_TIMEOUT is never
+ * delivered inside the call that armed the timer, even with a delay of
+ * 1 ms armed from a loop callback that returns only after it is due; nor
+ * inside a re-arm (EV_SET_TIMER) or a restart (gobj_stop + gobj_start)
+ * made from the subscriber's own EV_TIMER_TIMEOUT action. */
+static gobj_t *cb_timer;
+static void on_cb_set(void *user)
+{
+    (void)user;
+    in_call++;
+    T_EQ_INT(gobj_send_event(cb_timer, EV_SET_TIMER, json_pack("{s:i}", "msec", 1), NULL), 0);
+    usleep(3000); /* due before this callback returns */
+    in_call--;
+}
+
+static void on_cb_restart(void *user)
+{
+    (void)user;
+    in_call++;
+    T_EQ_INT(gobj_stop(cb_timer), 0);
+    T_ASSERT(gobj_in_this_state(cb_timer, ST_IDLE));
+    T_EQ_INT(gobj_start(cb_timer), 0);
+    T_ASSERT(gobj_in_this_state(cb_timer, ST_ARMED));
+    usleep(3000);
+    in_call--;
+}
+
+static void test_no_timeout_inside_calls(void)
+{
+    reset(M_COUNT, 0);
+    gobj_t *owner = make_owner("owner");
+    gobj_t *t = gobj_create("t", timer_gc, json_pack("{s:i}", "msec", 1), owner);
+    cb_timer = t;
+
+    /* From main: start, EV_SET_TIMER, a write of msec. */
+    in_call++;
+    T_EQ_INT(gobj_start_tree(owner), 0);
+    usleep(3000);
+    in_call--;
+    run_for(40);
+    T_EQ_INT(total_ticks, 1);
+    in_call++;
+    T_EQ_INT(gobj_send_event(t, EV_SET_TIMER, NULL, owner), 0);
+    usleep(3000);
+    in_call--;
+    run_for(40);
+    T_EQ_INT(total_ticks, 2);
+    T_EQ_INT(gobj_send_event(t, EV_SET_TIMER, json_pack("{s:i}", "msec", 60000), owner), 0);
+    in_call++;
+    T_EQ_INT(gobj_write_int(t, "msec", 1), 0); /* armed: re-armed from now */
+    usleep(3000);
+    in_call--;
+    run_for(40);
+    T_EQ_INT(total_ticks, 3);
+
+    /* From loop callbacks (outside any dispatch): EV_SET_TIMER, and a
+     * stop and start of the timer. */
+    gobj_loop_timer_t *cb = gobj_loop_timer_new(on_cb_set, NULL);
+    gobj_loop_timer_start(cb, 1, false);
+    run_for(60);
+    T_EQ_INT(total_ticks, 4);
+    gobj_loop_timer_free(cb);
+    T_EQ_INT(gobj_write_attr(t, "periodic", json_true()), 0); /* idle: recorded */
+    cb = gobj_loop_timer_new(on_cb_restart, NULL);
+    gobj_loop_timer_start(cb, 1, false);
+    reset(M_COUNT, 3);
+    run_until_stopped("restarted from a loop callback");
+    T_EQ_INT(total_ticks, 3);
+    gobj_loop_timer_free(cb);
+    T_EQ_INT(nested, 0);
+
+    /* From the subscriber's own EV_TIMER_TIMEOUT: a 1 ms re-arm of a
+     * one-shot, then a stop and start of a periodic timer. */
+    T_EQ_INT(gobj_send_event(t, EV_SET_TIMER, json_pack("{s:i, s:b}", "msec", 1, "periodic", 0),
+                             owner),
+             0);
+    reset(M_REARM_1MS, 5);
+    run_until_stopped("re-armed with 1 ms from its own timeout");
+    T_EQ_INT(total_ticks, 5);
+    T_EQ_INT(nested, 0);
+    T_EQ_INT(gobj_send_event(t, EV_SET_TIMER, json_pack("{s:i, s:b}", "msec", 2, "periodic", 1),
+                             owner),
+             0);
+    reset(M_RESTART, 5);
+    run_until_stopped("restarted from its own timeout");
+    T_EQ_INT(total_ticks, 5);
+    T_EQ_INT(nested, 0);
+    T_ASSERT(gobj_in_this_state(t, ST_ARMED));
+    T_EQ_INT(gobj_read_int(t, "n_timeouts"), 17);
+    gobj_destroy(owner);
+}
+
 int main(void)
 {
     alarm(60);
@@ -541,6 +705,8 @@ int main(void)
     test_subscriber_attr();
     test_write_at_run_time();
     test_destroy_armed();
+    test_arm_failure_disarms();
+    test_no_timeout_inside_calls();
 
     T_EQ_INT(gobj_live_count(), 0);
     gobj_loop_free();

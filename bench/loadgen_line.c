@@ -104,6 +104,8 @@ static size_t nconns;
 static int epfd = -1;
 static bool measuring, sending = true;
 static uint64_t m_lines, m_deliveries, missing;
+/* Chat: deliveries received since the start, warm-up and drain included. */
+static uint64_t all_deliveries;
 static uint64_t *rseq; /* chat: [receiver * n + sender] the next seq expected */
 static char rbuf[RBUF_SIZE];
 static char g_error[512];
@@ -314,6 +316,7 @@ static void check_delivery(struct conn *r, const char *p, size_t n)
         return;
     }
     (*next)++;
+    all_deliveries++;
     if (measuring)
         m_deliveries++;
     delivered(sc, *next - 1);
@@ -554,26 +557,34 @@ static int run(void)
     /* At 100% the load generator, not the server, is the bottleneck. */
     double self_pct = (double)(self_cpu_ns() - s0) / secs / 1e7;
     sending = false;
+    /* Every line sent must come back (line echo), or reach every other
+     * client or be skipped by the server, which a later line of the same
+     * sender shows (chat). */
+    run_until(now_ns() + IO_TIMEOUT_S * 1000000000ull, true);
     if (g_error[0])
         return 1;
     if (opt.mode == MODE_LINE_ECHO) {
+        for (size_t i = 0; i < nconns; i++)
+            if (conns[i].done != conns[i].sent) {
+                fprintf(stderr, "loadgen_line: connection %zu: %llu lines never echoed\n", i,
+                        (unsigned long long)(conns[i].sent - conns[i].done));
+                return 1;
+            }
         printf("mode=line-echo conns=%zu size=%d depth=%ld batch=%ld duration_s=%.3f lines=%llu "
                "lines_per_s=%.0f mb_per_s=%.2f",
                nconns, LINE_LEN + 1, opt.depth, opt.batch, secs, (unsigned long long)m_lines,
                (double)m_lines / secs, (double)m_lines * (LINE_LEN + 1) / secs / 1e6);
         print_server_cpu(c0, c1, secs, m_lines, "line");
-        printf(" loadgen_cpu_pct=%.1f\n# line echo: %zu conns x %d B lines, %ld in flight, %ld per "
-               "write: %.0f "
-               "lines/s (%llu lines in %.2f s, all verified)\n",
-               self_pct, nconns, LINE_LEN + 1, opt.depth, opt.batch, (double)m_lines / secs,
+        uint64_t total = 0;
+        for (size_t i = 0; i < nconns; i++)
+            total += conns[i].done;
+        printf(" loadgen_cpu_pct=%.1f lines_total=%llu\n", self_pct, (unsigned long long)total);
+        printf("# line echo: %zu conns x %d B lines, %ld in flight, %ld per write: %.0f lines/s "
+               "(%llu lines in %.2f s, all verified)\n",
+               nconns, LINE_LEN + 1, opt.depth, opt.batch, (double)m_lines / secs,
                (unsigned long long)m_lines, secs);
         return 0;
     }
-    /* Chat: every line sent must reach every other client (or be skipped
-     * by the server, which a later line of the same sender shows). */
-    run_until(now_ns() + IO_TIMEOUT_S * 1000000000ull, true);
-    if (g_error[0])
-        return 1;
     uint64_t undelivered = 0;
     for (size_t i = 0; i < nconns; i++)
         for (uint64_t q = conns[i].done; q < conns[i].sent; q++)
@@ -584,11 +595,15 @@ static int run(void)
            (double)m_lines / secs, (unsigned long long)m_deliveries, (double)m_deliveries / secs,
            (unsigned long long)(missing + undelivered));
     print_server_cpu(c0, c1, secs, m_deliveries, "delivery");
-    printf(" loadgen_cpu_pct=%.1f\n# chat fan-out: %zu clients, %d B lines, %ld in flight each: "
-           "%.0f lines/s, %.0f "
+    uint64_t total = 0;
+    for (size_t i = 0; i < nconns; i++)
+        total += conns[i].sent;
+    printf(" loadgen_cpu_pct=%.1f lines_total=%llu deliveries_total=%llu\n", self_pct,
+           (unsigned long long)total, (unsigned long long)all_deliveries);
+    printf("# chat fan-out: %zu clients, %d B lines, %ld in flight each: %.0f lines/s, %.0f "
            "deliveries/s (all verified; %llu missing)\n",
-           self_pct, nconns, LINE_LEN + 1, opt.depth, (double)m_lines / secs,
-           (double)m_deliveries / secs, (unsigned long long)(missing + undelivered));
+           nconns, LINE_LEN + 1, opt.depth, (double)m_lines / secs, (double)m_deliveries / secs,
+           (unsigned long long)(missing + undelivered));
     return 0;
 }
 

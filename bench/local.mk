@@ -16,7 +16,7 @@ bench_loadgen_LDFLAGS = -pthread
 bench_baseline_libevent_SOURCES = bench/baseline_libevent.c bench/baseline.h
 bench_baseline_libevent_LDADD = $(LIBEVENT_LIBS)
 bench_baseline_epoll_SOURCES = bench/baseline_epoll.c bench/baseline.h
-EXTRA_DIST += bench/run
+EXTRA_DIST += bench/run bench/run-line.sh
 
 BENCH_DEPS = bench/dispatch bench/loadgen bench/baseline_libevent bench/baseline_epoll \
 	samples/gserve

@@ -296,7 +296,8 @@ static void check_delivery(struct conn *r, const char *p, size_t n)
     make_line(line, (uint32_t)s, *next);
     if (memcmp(text, line, LINE_LEN) != 0) {
         /* A later line of the same sender: the ones between were dropped
-         * (slow consumer), and count as missing, never as delivered. */
+         * (slow consumer).  They count as missing, and as done for the
+         * sender's window, which would otherwise wait for them forever. */
         uint64_t seq = 0;
         for (int i = 6; i < 16; i++)
             seq = seq * 10 + (uint64_t)(text[i] - '0');

@@ -52,6 +52,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "loadgen_util.h"
+
 enum mode { MODE_ECHO, MODE_CONNECT, MODE_IDLE, MODE_FREEPORT };
 
 enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
@@ -151,13 +153,6 @@ static atomic_llong g_budget;
 static atomic_int g_failed;
 static pthread_mutex_t g_error_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_error[512];
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Records the first hard error and stops every worker; later errors are
  * usually consequences of the first and would only hide it. */
@@ -601,47 +596,6 @@ static int report_failure(void)
 {
     fprintf(stderr, "loadgen: %s\n", g_error);
     return 1;
-}
-
-/* CPU time a process has used so far, summed over its threads, in ns; -1
- * when /proc cannot tell.  schedstat counts nanoseconds; the fallback,
- * /proc/PID/stat, counts clock ticks (10 ms). */
-static int64_t read_cpu_ns(long pid)
-{
-    char path[96];
-    snprintf(path, sizeof path, "/proc/%ld/task", pid);
-    DIR *d = opendir(path);
-    int64_t total = 0;
-    if (!d)
-        return -1;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        unsigned long long ns;
-        snprintf(path, sizeof path, "/proc/%ld/task/%.20s/schedstat", pid, e->d_name);
-        FILE *f = fopen(path, "r");
-        if (f && fscanf(f, "%llu", &ns) == 1) {
-            total += (int64_t)ns;
-            fclose(f);
-            continue;
-        }
-        if (f)
-            fclose(f);
-        closedir(d);
-        unsigned long long ut, st;
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        if (!(f = fopen(path, "r")))
-            return -1;
-        /* The command name may hold spaces: the fields start after ')'. */
-        int ch, ok = 0;
-        while ((ch = fgetc(f)) != EOF && ch != ')')
-            ;
-        ok = fscanf(f, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2;
-        fclose(f);
-        return ok ? (int64_t)((ut + st) * (1000000000.0 / (double)sysconf(_SC_CLK_TCK))) : -1;
-    }
-    closedir(d);
-    return total;
 }
 
 /* The server's share of one CPU and its CPU time per operation between two

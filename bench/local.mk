@@ -10,13 +10,13 @@ bench_dispatch_LDFLAGS = $(TESTLINKFLAGS)
 ## would write without us (plain libevent) and the practical limit (raw
 ## epoll).
 noinst_PROGRAMS += bench/loadgen bench/baseline_libevent bench/baseline_epoll
-bench_loadgen_SOURCES = bench/loadgen.c
+bench_loadgen_SOURCES = bench/loadgen.c bench/loadgen_util.h
 bench_loadgen_CFLAGS = $(AM_CFLAGS) -pthread
 bench_loadgen_LDFLAGS = -pthread
 bench_baseline_libevent_SOURCES = bench/baseline_libevent.c bench/baseline.h
 bench_baseline_libevent_LDADD = $(LIBEVENT_LIBS)
 bench_baseline_epoll_SOURCES = bench/baseline_epoll.c bench/baseline.h
-EXTRA_DIST += bench/run
+EXTRA_DIST += bench/run bench/run-line.sh
 
 BENCH_DEPS = bench/dispatch bench/loadgen bench/baseline_libevent bench/baseline_epoll \
 	samples/gserve
@@ -53,3 +53,12 @@ bench_baseline_libuv_pool_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
 bench_baseline_libuv_pool_LDADD = $(LIBUV_LIBS)
 BENCH_DEPS += bench/baseline_libuv_guide bench/baseline_libuv_pool
 endif
+
+## Line protocols: a line echo (gserve's echo with line framing) against a
+## raw epoll line-echo server, and the chat sample's fan-out, driven by a
+## load generator of their own (bench/loadgen_line, one thread, every line
+## checked).
+noinst_PROGRAMS += bench/loadgen_line bench/baseline_epoll_line
+bench_loadgen_line_SOURCES = bench/loadgen_line.c bench/loadgen_util.h
+bench_baseline_epoll_line_SOURCES = bench/baseline_epoll_line.c bench/baseline.h
+BENCH_DEPS += bench/loadgen_line bench/baseline_epoll_line

@@ -1,6 +1,6 @@
 /*
  * fsm.c - dispatch: gobj_send_event for flat and hierarchical gclasses
- * (doc/manual.md, chapter 6), refusals, and the state queries.
+ * (doc/manual-runtime.md, chapter 6), refusals, and the state queries.
  *
  * Flat: one load of row_of[event id] in the current state, the next state
  * set before the action (ginsfsm's rule), the action.  Nothing else.

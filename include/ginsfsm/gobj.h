@@ -141,7 +141,7 @@ typedef struct gobj_row {
 /* One state; tables end with an entry whose state is NULL.  The first state
  * is the initial one (mt_create may choose another with gobj_change_state).
  * Setting any of parent / initial / on_entry / on_exit in any state makes the
- * gclass hierarchical (doc/manual.md, chapter 6). */
+ * gclass hierarchical (doc/manual-runtime.md, chapter 6). */
 typedef struct gobj_state_def {
     gobj_state_t state;
     const gobj_row_t *rows;

@@ -8,8 +8,10 @@ dist_check_SCRIPTS += tests/check_exports.sh
 TESTS += tests/check_exports.sh
 
 ## The docs match the code: a card and a current diagram for every gclass,
-## and the manual's example is doc/example/blink.c.
+## the manual's example is doc/example/blink.c, and every relative link and
+## #anchor of README.md and doc/**/*.md resolves (tests/check_links.py).
 dist_check_SCRIPTS += tests/check_docs.sh
+EXTRA_DIST += tests/check_links.py
 TESTS += tests/check_docs.sh
 
 ## The manual's complete example program is built and run as a test.

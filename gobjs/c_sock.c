@@ -679,6 +679,49 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
+/* A batch of frames is delivered corked (sock_rx.c): the sends its
+ * subscriber makes are queued, without a write each, and written here at
+ * its end, together (one writev where one per frame would have been).
+ * What the kernel takes now was never waiting for the subscriber, so no
+ * EV_TRANSMIT_READY follows; the rest waits for writability as any queued
+ * output does.  A GSock destroyed in the batch still gets its replies
+ * written, as the immediate write would have done. */
+void gsock__uncork(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    priv->corked = false;
+    if (!priv->q_len || priv->writing || priv->fd < 0 || !priv->tr || !priv->connected)
+        return;
+    int err = gsock__flush_queue(gobj);
+    if (gobj_is_destroying(gobj))
+        return;
+    if (err) {
+        gsock__close_on_error(gobj, err);
+        return;
+    }
+    gsock__touch(priv);
+    if (priv->q_len) {
+        gsock__tx_enable(priv, true);
+        gsock__check_high_water(priv);
+        return;
+    }
+    if (gobj_in_this_state(gobj, ST_CLOSING))
+        gsock__sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", 0);
+}
+
+int gsock__corked_push(gobj_t *gobj)
+{
+    sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->tx_queued >= GSOCK_CORK_MAX) {
+        /* Inside the caller's send: a close is announced later. */
+        bool was = priv->in_call;
+        priv->in_call = true;
+        gsock__uncork(gobj);
+        priv->in_call = was;
+    }
+    return gsock__queued_ret(priv);
+}
+
 /* The sender is inside its send: a close it causes is announced later. */
 void gsock__close_in_send(gobj_t *gobj, int err)
 {
@@ -706,7 +749,7 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         return 0;
     size_t off = 0;
     /* The fast path: nothing queued, the socket is connected, write now. */
-    if (priv->q_len == 0 && priv->connected) {
+    if (priv->q_len == 0 && priv->connected && !priv->corked) {
         const char *p = json_string_value(data);
         int err = 0;
         ssize_t n = gsock_transport__write(priv->tr, p, len, &err);
@@ -733,6 +776,8 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gsock__close_in_send(gobj, ENOMEM);
         return 0;
     }
+    if (GOBJ_UNLIKELY(priv->corked))
+        return gsock__corked_push(gobj);
     if (priv->connected)
         gsock__tx_enable(priv, true);
     gsock__check_high_water(priv);

@@ -370,7 +370,7 @@ int gsock__send_framed(gobj_t *gobj, json_t *data, size_t len)
     priv->tx_msgs++;
     size_t total = len + wn, done = 0;
     /* The fast path: nothing queued, the socket is connected, write now. */
-    if (priv->q_len == 0 && priv->connected) {
+    if (priv->q_len == 0 && priv->connected && !priv->corked) {
         gsock_transport_t *tr = priv->tr;
         while (done < total) {
             /* The entries not written yet, the first from where it stopped
@@ -427,6 +427,8 @@ int gsock__send_framed(gobj_t *gobj, json_t *data, size_t len)
         gsock__close_in_send(gobj, ENOMEM);
         return 0;
     }
+    if (priv->corked)
+        return gsock__corked_push(gobj);
     if (priv->connected)
         gsock__tx_enable(priv, true);
     gsock__check_high_water(priv);

@@ -93,6 +93,7 @@ typedef struct {
     bool rx_eof;                /* the peer shut its write side */
     bool subscribed;
     bool in_call;      /* inside EV_SEND_DATA, EV_DROP or mt_stop */
+    bool corked;       /* delivering one read's frames: sends queue, written at its end */
     json_t *owed;      /* an EV_DISCONNECTED kw posted for a later turn */
     uint32_t retry_ms; /* unix connect: the backoff while the backlog is full */
     uint64_t retry_at; /* unix connect: the next try (0 = none) */
@@ -120,6 +121,13 @@ void gsock__free_events(sock_priv_t *priv);
 void gsock__rearm_timer(gobj_t *gobj);
 void gsock__trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n);
 void gsock__check_high_water(sock_priv_t *priv);
+/* c_sock.c: the end of a batch of frames (or a batch that queued much):
+ * write what its sends queued, together. */
+void gsock__uncork(gobj_t *gobj);
+/* A send queued while corked: uncork past GSOCK_CORK_MAX bytes.  Returns
+ * what EV_SEND_DATA returns. */
+int gsock__corked_push(gobj_t *gobj);
+#define GSOCK_CORK_MAX 65536
 /* What EV_SEND_DATA returns once the data is queued: the bytes queued. */
 static inline int gsock__queued_ret(const sock_priv_t *priv)
 {

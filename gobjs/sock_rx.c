@@ -108,7 +108,7 @@ static void read_ended(gobj_t *gobj, ssize_t n, int err, bool truncated)
  *---------------------------------------------------------------------*/
 /* Cut p[0..n) into frames and publish each while the subscriber lets the
  * batch go on; what is left when reading was paused is stashed. */
-static void deliver_frames(gobj_t *gobj, sock_priv_t *priv, const char *p, size_t n)
+static void cut_and_publish(gobj_t *gobj, sock_priv_t *priv, const char *p, size_t n)
 {
     gsock_framer_t *fr = priv->framer;
     while (n) {
@@ -146,6 +146,16 @@ static void deliver_frames(gobj_t *gobj, sock_priv_t *priv, const char *p, size_
         json_object_set_new_nocheck(out, "data", json_stringn_nocheck(frame, flen));
         gobj_publish_event(gobj, EV_RX_DATA, out);
     }
+}
+
+/* The frames of one read are delivered corked: the replies they cause go
+ * out together at the end (gsock__uncork). */
+static void deliver_frames(gobj_t *gobj, sock_priv_t *priv, const char *p, size_t n)
+{
+    priv->corked = true;
+    cut_and_publish(gobj, priv, p, n);
+    if (priv->corked)
+        gsock__uncork(gobj);
 }
 
 /* framing "line" or "length": the frames kept while reading was paused

@@ -269,6 +269,8 @@ typedef struct {
     int act_at;       /* at this frame (1-based) ... */
     const char *act;  /* ... "destroy", "stop", "drop" or "reply" */
     size_t reply_len; /* "reply": this many bytes */
+    bool echo;        /* send every frame back, before the act */
+    int tx_ready;     /* EV_TRANSMIT_READY received */
 } fr_rec_t;
 
 typedef struct {
@@ -294,6 +296,8 @@ static int ac_tf_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     fr_rec_t *r = ((tfr_priv_t *)gobj_priv(gobj))->rec;
     json_t *data = json_object_get(kw, "data");
     json_array_append(r->frames, data);
+    if (r->echo)
+        T_ASSERT(gobj_send_event(src, EV_SEND_DATA, json_pack("{s:O}", "data", data), gobj) >= 0);
     if ((int)json_array_size(r->frames) != r->act_at || !r->act)
         return 0;
     if (strcmp(r->act, "destroy") == 0) {
@@ -324,15 +328,16 @@ static int ac_tf_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
     return 0;
 }
 
-static int ac_tf_ignore(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+static int ac_tf_tx_ready(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
+    ((tfr_priv_t *)gobj_priv(gobj))->rec->tx_ready++;
     return 0;
 }
 
 static const gobj_row_t st_tf_run[] = {
     GOBJ_ROW(EV_CONNECTED, ac_tf_connected, NULL),
     GOBJ_ROW(EV_RX_DATA, ac_tf_rx, NULL),
-    GOBJ_ROW(EV_TRANSMIT_READY, ac_tf_ignore, NULL),
+    GOBJ_ROW(EV_TRANSMIT_READY, ac_tf_tx_ready, NULL),
     GOBJ_ROW(EV_DISCONNECTED, ac_tf_disconnected, NULL),
     {NULL, NULL, NULL, NULL},
 };
@@ -621,6 +626,63 @@ static void test_end_inside_batch(void)
     }
 }
 
+/* The replies to the frames of one read are written together at the end of
+ * the batch (one writev, not one write per frame: make bench counts the
+ * syscalls): in order, complete, without an EV_TRANSMIT_READY (nothing was
+ * ever waiting for the subscriber), also over the cork limit (64 KiB). */
+static void test_replies_of_one_read(void)
+{
+    for (int big = 0; big < 2; big++) {
+        gobj_t *s = fr_open(json_pack("{s:s}", "framing", "line"), 0);
+        rec.echo = true;
+        int n = big ? 1200 : 500;
+        size_t len = big ? 100 : 8; /* 1,200 x 101 bytes: past the cork limit */
+        static char buf[1200 * 101];
+        size_t w = 0;
+        for (int i = 0; i < n; i++) {
+            int k = snprintf(buf + w, len + 1, "%0*d", (int)len, i);
+            T_EQ_INT(k, (int)len);
+            w += len;
+            buf[w++] = '\n';
+        }
+        put(buf, w);
+        static char got[sizeof buf];
+        T_EQ_INT(peer_read(got, w), w);
+        T_ASSERT(memcmp(got, buf, w) == 0);
+        T_ASSERT(peer_quiet());
+        T_EQ_INT(json_array_size(rec.frames), n);
+        T_EQ_INT(gobj_read_int(s, "tx_msgs"), n);
+        T_EQ_INT(gobj_read_int(s, "tx_bytes"), w);
+        T_EQ_INT(gobj_read_int(s, "tx_queued"), 0);
+        t_run_for(20);
+        T_EQ_INT(rec.tx_ready, 0);
+        fr_close();
+    }
+}
+
+/* Ending the GSock in the middle of a batch whose replies are held: the
+ * replies already sent still go out (destroy: as an immediate write would
+ * have; stop and drop: before the close), nothing after them. */
+static void test_end_inside_batch_with_replies(void)
+{
+    static const char *acts[] = {"destroy", "stop", "drop"};
+    for (size_t a = 0; a < 3; a++) {
+        fr_open(json_pack("{s:s}", "framing", "line"), 0);
+        rec.echo = true;
+        rec.act = acts[a];
+        rec.act_at = 2;
+        put("1\n2\n3\n4\n5\n", 10);
+        char got[8] = {0};
+        T_EQ_INT(peer_read(got, 4), 4);
+        T_ASSERT(memcmp(got, "1\n2\n", 4) == 0);
+        char c;
+        T_ASSERT(RUN_UNTIL(recv(pfd, &c, 1, MSG_DONTWAIT) == 0, 5000)); /* then the end */
+        T_EQ_INT(json_array_size(rec.frames), 2);
+        T_EQ_INT(rec.disconnected, a == 0 ? 0 : 1);
+        fr_close();
+    }
+}
+
 /* Backpressure: a reply above tx_high_water pauses reading in the middle
  * of a batch; the frames left wait, and come in order once the peer reads. */
 static void test_backpressure(void)
@@ -698,6 +760,8 @@ int main(void)
     test_truncated_and_invalid();
     test_send();
     test_end_inside_batch();
+    test_replies_of_one_read();
+    test_end_inside_batch_with_replies();
     test_backpressure();
     return t_done();
 }

@@ -1,5 +1,5 @@
 /*
- * pubsub.c - subscriptions and publishing (DESIGN §3.6).
+ * pubsub.c - subscriptions and publishing (doc/manual.md chapter 2, rule 12).
  *
  * A subscription sits on two lists: its publisher's (in subscription order,
  * the order of delivery) and its subscriber's (so that destroying either side

@@ -1,5 +1,5 @@
 /*
- * test_attrs.c - typed attributes (DESIGN §2): binding to the private
+ * test_attrs.c - typed attributes (doc/manual-runtime.md chapter 5): binding to the private
  * struct, defaults, values given at create, run-time reads and writes,
  * errors, statistics and the global "GClass.attr" / "name.attr" values.
  *

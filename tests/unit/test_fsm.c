@@ -1,5 +1,5 @@
 /*
- * test_fsm.c - the flat dispatch contract (DESIGN.md section 3, rules 1-3
+ * test_fsm.c - the flat dispatch contract (doc/manual.md chapter 2, rules 1-3
  * and 7): what send returns, when the next state is set, EV_STATE_CHANGED,
  * refusals, destroyed destinations, mt_inject_event, nested self-sends and
  * the machine trace.
@@ -452,7 +452,7 @@ static json_int_t record_depth(long i)
     return d;
 }
 
-/* Rule 7 and DESIGN 8: the machine trace emits one record per dispatch with
+/* Rule 7 and the machine trace (manual chapter 7): the machine trace emits one record per dispatch with
  * the gobj, state, event, action, next state and nesting depth; with the
  * trace off nothing is emitted. */
 static void test_machine_trace(void)

@@ -1,7 +1,7 @@
 /*
  * test_lifecycle.c - create / start / stop / destroy, the tree and its
- * names, the registry of unique gobjs, and deferred destruction (DESIGN §2,
- * §3.5 and §5).
+ * names, the registry of unique gobjs, and deferred destruction (doc/manual.md
+ * chapter 4, and chapter 2, rule 11).
  *
  * The "Life" gclass appends "create:NAME", "start:NAME", "stop:NAME",
  * "destroy:NAME" and "ping:NAME" to a trace from its methods and from its

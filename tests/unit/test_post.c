@@ -1,5 +1,5 @@
 /*
- * test_post.c - the post queue (DESIGN §3.4): gobj_post_event queues,
+ * test_post.c - the post queue (doc/manual.md chapter 2, rule 10): gobj_post_event queues,
  * gobj_run_posted delivers a bounded FIFO batch of what was queued before
  * the call, a gone destination drops its events, a gone source arrives as
  * NULL, and the loop is told when the queue stops being empty.

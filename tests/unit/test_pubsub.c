@@ -1,5 +1,6 @@
 /*
- * test_pubsub.c - the publish/subscribe contract (DESIGN §3.6 and §4).
+ * test_pubsub.c - the publish/subscribe contract (doc/manual.md chapter 2,
+ * rule 12, and chapter 3).
  *
  * A "Pub" gclass declares two output events; a "Sub" gclass accepts them
  * (and the rename target and EV_STATE_CHANGED) with one recording action

@@ -277,7 +277,7 @@ static void call_create(int self)
         W_CHECK(slots[s].g == g, "create %s returned a gobj the model does not hold", sname(s));
 }
 
-/* Subscription options of DESIGN §3 rule 6, at random. */
+/* Subscription options (doc/manual.md chapter 2, rule 12), at random. */
 static json_t *random_sub_options(void)
 {
     json_t *o = json_object();

@@ -217,8 +217,31 @@ void gsock__rearm_timer(gobj_t *gobj)
 
 void gsock__trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n)
 {
+    gsock__trace_shown(gobj, dir, p, n < 1024 ? n : 1024, n);
+}
+
+/* A write of n bytes from iov[0..cnt): one record with all of it (the
+ * delimiter or header of a frame, the many strings of a queue). */
+void gsock__trace_iov(gobj_t *gobj, const char *dir, const struct iovec *iov, int cnt, size_t n)
+{
+    char buf[1024];
+    size_t shown = 0;
+    for (int i = 0; i < cnt && shown < sizeof buf && shown < n; i++) {
+        size_t k = iov[i].iov_len;
+        if (k > sizeof buf - shown)
+            k = sizeof buf - shown;
+        if (k > n - shown)
+            k = n - shown;
+        memcpy(buf + shown, iov[i].iov_base, k);
+        shown += k;
+    }
+    gsock__trace_shown(gobj, dir, buf, shown, n);
+}
+
+/* One traffic record: n bytes, of which the first shown are in p. */
+void gsock__trace_shown(gobj_t *gobj, const char *dir, const char *p, size_t shown, size_t n)
+{
     static const char hex[] = "0123456789abcdef";
-    size_t shown = n < 1024 ? n : 1024;
     char *s = malloc(shown * 2 + 1);
     if (!s)
         return;
@@ -310,8 +333,7 @@ int gsock__flush_queue(gobj_t *gobj)
         if (n < 0)
             return gsock__write_errno(n, err);
         if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-            gsock__trace_traffic(gobj, "tx", iov[0].iov_base,
-                                 (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len);
+            gsock__trace_iov(gobj, "tx", iov, (int)k, (size_t)n);
         gsock__txq_consume(priv, (size_t)n);
         if ((size_t)n < total)
             return 0; /* the kernel is full: wait for writable */
@@ -402,8 +424,7 @@ int gsock__send_framed(gobj_t *gobj, json_t *data, size_t len)
                 break;
             }
             if (GOBJ_UNLIKELY(gobj__trace_any) && gobj_is_tracing(gobj, GOBJ_TRACE_TRAFFIC))
-                gsock__trace_traffic(gobj, "tx", cur[0].iov_base,
-                                     (size_t)n < cur[0].iov_len ? (size_t)n : cur[0].iov_len);
+                gsock__trace_iov(gobj, "tx", cur, cnt, (size_t)n);
             priv->tx_bytes += n;
             gsock__touch(priv);
             done += (size_t)n;

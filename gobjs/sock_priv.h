@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 
 #include "ginsfsm/gobjs.h"
@@ -120,6 +121,8 @@ int gsock__make_events(gobj_t *gobj);
 void gsock__free_events(sock_priv_t *priv);
 void gsock__rearm_timer(gobj_t *gobj);
 void gsock__trace_traffic(gobj_t *gobj, const char *dir, const char *p, size_t n);
+void gsock__trace_iov(gobj_t *gobj, const char *dir, const struct iovec *iov, int cnt, size_t n);
+void gsock__trace_shown(gobj_t *gobj, const char *dir, const char *p, size_t shown, size_t n);
 void gsock__check_high_water(sock_priv_t *priv);
 /* c_sock.c: the end of a batch of frames (or a batch that queued much):
  * write what its sends queued, together. */

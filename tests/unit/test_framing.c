@@ -606,6 +606,24 @@ static void test_send(void)
     T_EQ_INT(peer_read(got, 9), 9);
     T_ASSERT(memcmp(got, "\0\0\0\0\0\0\0\x01q", 9) == 0);
     fr_close();
+
+    /* The traffic trace shows every byte a write sent: the delimiter too,
+     * and every string of a queue written in one writev (the replies of a
+     * batch of frames). */
+    s = fr_open(json_pack("{s:s}", "framing", "line"), 0);
+    gobj_set_trace(s, GOBJ_TRACE_TRAFFIC);
+    t_log_clear();
+    send_data(s, "abc", 3, 0);
+    T_EQ_INT(peer_read(got, 4), 4);
+    T_EQ_INT(t_log_find("trace", "\"bytes\":4,\"gobj\":\"cli.sock\",\"hex\":\"6162630a\""), 1);
+    rec.echo = true;
+    t_log_clear();
+    put("x\ny\n", 4);
+    T_EQ_INT(peer_read(got, 4), 4);
+    T_EQ_INT(t_log_find("trace", "\"msg\":\"tx\""), 1); /* one write */
+    T_EQ_INT(t_log_find("trace", "\"hex\":\"780a790a\""), 2); /* rx and tx */
+    gobj_set_trace(s, 0);
+    fr_close();
 }
 
 /* The subscriber ends the GSock inside EV_RX_DATA, in the middle of a

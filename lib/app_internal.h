@@ -122,6 +122,16 @@ int app__load_config(app_ctx_t *ctx);
 /* Checks the tree, applies -s, checks the globals, the required
  * attributes and the --trace names: all before anything is created. */
 int app__validate_config(app_ctx_t *ctx);
+/* app_config.c: is name a configurable attribute of gc, and (if v) is v of
+ * its type?  Returns: the attribute, or NULL with the reason in why. */
+const gobj_attr_t *app__check_attr(const gclass_t *gc, const char *name, const json_t *v,
+                                   sbuf_t *why);
+/* app_globals.c, each 0 or -1 (reported): -s KEY=VALUE; the "global" keys;
+ * the required attributes; a --trace spec's name against the tree. */
+int app__apply_set(app_ctx_t *ctx, const char *arg);
+int app__check_globals(app_ctx_t *ctx);
+int app__check_required(app_ctx_t *ctx);
+int app__check_trace_target(const app_ctx_t *ctx, const char *spec);
 /* Each node's gclass checks its values (mt_check).  Returns 0 or -1
  * (reported, naming the file, the node and the attribute). */
 int app__check_nodes(app_ctx_t *ctx);

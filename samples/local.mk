@@ -1,6 +1,6 @@
 ## samples: the application runner (it is part of the library but has its
 ## home here with gserve, its first user), gserve and the sample gclasses.
-libginsfsm_la_SOURCES += lib/app.c lib/app_config.c lib/app_check.c lib/app_run.c lib/app_internal.h
+libginsfsm_la_SOURCES += lib/app.c lib/app_config.c lib/app_globals.c lib/app_check.c lib/app_run.c lib/app_internal.h
 ginsfsminclude_HEADERS += include/ginsfsm/app.h
 
 bin_PROGRAMS += samples/gserve

@@ -24,112 +24,9 @@
  * generator must not share any code, allocator or event loop with the
  * servers it measures.
  */
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
+#include "loadgen.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
-#include "loadgen_util.h"
-
-enum mode { MODE_ECHO, MODE_CONNECT, MODE_IDLE, MODE_FREEPORT };
-
-enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
-
-struct options {
-    enum mode mode;
-    const char *host;
-    long port;
-    const char *path;
-    long conns;
-    long size;
-    double duration;
-    double warmup;
-    long threads;
-    long workers;
-    long long count;
-    long pid;
-    /* Connect mode: worker i connects from source + i (host order). */
-    uint32_t source;
-    bool tls;
-};
-
-/* Where to connect, resolved once. */
-struct target {
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
-    bool is_tcp;
-};
-
-/*
- * Latency histogram: 64 linear sub-buckets per power of two of nanoseconds,
- * so every value is kept to within 1.6% in a fixed 30 KiB per worker, with
- * no allocation and no sorting on the hot path.
- */
-#define HIST_SUB_BITS 6
-#define HIST_SUB      (1u << HIST_SUB_BITS)
-#define HIST_BUCKETS  (HIST_SUB * (64 - HIST_SUB_BITS + 1))
-
-/* Messages start at one of this many offsets into the pattern, so that
- * consecutive messages (and neighbouring connections) differ. */
-#define PATTERN_SHIFTS 251
-
-/* Connect and blocking I/O give up after this long: an unresponsive server
- * is an error, never a hang. */
-#define IO_TIMEOUT_S 5
-
-struct conn {
-    int fd;
-    SSL *ssl; /* --tls: the session, else NULL */
-    uint32_t id;
-    uint64_t msgno;
-    const uint8_t *msg;
-    size_t sent;
-    size_t recvd;
-    uint64_t t0;
-    bool busy;
-    bool want_out;
-};
-
-struct worker {
-    pthread_t tid;
-    int epfd;
-    struct conn *conns;
-    size_t nconns;
-    size_t active;
-    /* Idle mode: each connection echoes one message, and a connection the
-     * server drops is counted as lost instead of failing the run. */
-    bool one_shot;
-    uint64_t lost;
-    uint64_t msgs;
-    uint64_t bytes;
-    uint8_t *rbuf;
-    uint64_t hist[HIST_BUCKETS];
-};
-
-static struct options opt = {
+struct options opt = {
     .mode = MODE_ECHO,
     .host = "127.0.0.1",
     .port = -1,
@@ -144,19 +41,19 @@ static struct options opt = {
     .source = 0x7f000002u,
 };
 
-static struct target tgt;
-static uint8_t *pattern;
-static size_t msg_size;
+struct target tgt;
+uint8_t *pattern;
+size_t msg_size;
 
-static _Atomic int g_phase;
-static atomic_llong g_budget;
-static atomic_int g_failed;
-static pthread_mutex_t g_error_lock = PTHREAD_MUTEX_INITIALIZER;
-static char g_error[512];
+_Atomic int g_phase;
+atomic_llong g_budget;
+atomic_int g_failed;
+pthread_mutex_t g_error_lock = PTHREAD_MUTEX_INITIALIZER;
+char g_error[512];
 
 /* Records the first hard error and stops every worker; later errors are
  * usually consequences of the first and would only hide it. */
-static void fail(const char *fmt, ...)
+void fail(const char *fmt, ...)
 {
     pthread_mutex_lock(&g_error_lock);
     if (!atomic_load(&g_failed)) {
@@ -170,7 +67,7 @@ static void fail(const char *fmt, ...)
     atomic_store(&g_phase, PHASE_STOP);
 }
 
-static void hist_add(uint64_t *hist, uint64_t v)
+void hist_add(uint64_t *hist, uint64_t v)
 {
     unsigned idx;
     if (v < HIST_SUB) {
@@ -193,7 +90,7 @@ static double hist_value(unsigned idx)
     return (m + 0.5) * (double)(1ull << shift);
 }
 
-static double hist_percentile(const uint64_t *hist, double p)
+double hist_percentile(const uint64_t *hist, double p)
 {
     uint64_t total = 0;
     for (unsigned i = 0; i < HIST_BUCKETS; i++)
@@ -212,7 +109,7 @@ static double hist_percentile(const uint64_t *hist, double p)
     return hist_value(HIST_BUCKETS - 1);
 }
 
-static void sleep_s(double s)
+void sleep_s(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -220,7 +117,7 @@ static void sleep_s(double s)
 }
 
 /* Sleeps up to s seconds, waking early when a worker fails. */
-static void sleep_unless_failed(double s)
+void sleep_unless_failed(double s)
 {
     uint64_t end = now_ns() + (uint64_t)(s * 1e9);
     while (!atomic_load(&g_failed)) {
@@ -242,7 +139,7 @@ static void raise_nofile_limit(void)
     }
 }
 
-static const char *target_name(char *buf, size_t len)
+const char *target_name(char *buf, size_t len)
 {
     if (!tgt.is_tcp)
         snprintf(buf, len, "unix:%s", opt.path);
@@ -289,7 +186,7 @@ static int resolve_target(void)
  * kernel at connect time, so that each source address has its own range of
  * ephemeral ports).  Returns the descriptor or -errno.
  */
-static int open_conn(const struct sockaddr_in *src)
+int open_conn(const struct sockaddr_in *src)
 {
     int fd = socket(tgt.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -323,7 +220,7 @@ static int open_conn(const struct sockaddr_in *src)
 
 /* Why a connect failed, in words: a blocking connect that times out
  * reports EINPROGRESS, which would only confuse. */
-static const char *connect_error_text(int err)
+const char *connect_error_text(int err)
 {
     static _Thread_local char buf[128];
     if (err == -EAGAIN || err == -EINPROGRESS || err == -ETIMEDOUT)
@@ -336,7 +233,7 @@ static const char *connect_error_text(int err)
     return buf;
 }
 
-static void connect_error(int err)
+void connect_error(int err)
 {
     char name[160];
     fprintf(stderr, "loadgen: cannot connect to %s: %s\n", target_name(name, sizeof name),
@@ -351,14 +248,14 @@ static int set_nonblocking(int fd)
 
 /* Whether the target is IPv4 loopback, where every 127.x.y.z is ours and
  * can serve as a source address with its own ephemeral ports. */
-static bool target_is_loopback4(void)
+bool target_is_loopback4(void)
 {
     return tgt.is_tcp && tgt.addr.ss_family == AF_INET &&
            (ntohl(((struct sockaddr_in *)&tgt.addr)->sin_addr.s_addr) >> 24) == 127;
 }
 
 /* Message msgno of connection id starts here in the pattern. */
-static const uint8_t *message_bytes(uint32_t id, uint64_t msgno)
+const uint8_t *message_bytes(uint32_t id, uint64_t msgno)
 {
     return pattern + (id * 17u + msgno) % PATTERN_SHIFTS;
 }
@@ -501,7 +398,7 @@ static void on_readable(struct worker *w, struct conn *c)
 
 /* Runs the worker's connections until the phase says stop, every message
  * is done (count and idle modes), or the deadline passes (0: none). */
-static void worker_run(struct worker *w, uint64_t deadline)
+void worker_run(struct worker *w, uint64_t deadline)
 {
     struct epoll_event evs[256];
     for (size_t i = 0; i < w->nconns; i++)
@@ -541,7 +438,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int worker_init(struct worker *w, struct conn *conns, size_t n)
+int worker_init(struct worker *w, struct conn *conns, size_t n)
 {
     w->conns = conns;
     w->nconns = n;
@@ -562,14 +459,14 @@ static int worker_init(struct worker *w, struct conn *conns, size_t n)
     return 0;
 }
 
-static void worker_fini(struct worker *w)
+void worker_fini(struct worker *w)
 {
     if (w->epfd >= 0)
         close(w->epfd);
     free(w->rbuf);
 }
 
-static void close_conns(struct conn *conns, size_t n)
+void close_conns(struct conn *conns, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         SSL_free(conns[i].ssl);
@@ -592,7 +489,7 @@ static SSL *tls_connect(SSL_CTX *ctx, int fd)
     return ssl;
 }
 
-static int report_failure(void)
+int report_failure(void)
 {
     fprintf(stderr, "loadgen: %s\n", g_error);
     return 1;
@@ -601,7 +498,7 @@ static int report_failure(void)
 /* The server's share of one CPU and its CPU time per operation between two
  * readings; tells a server at its limit from one waiting for the load
  * generator. */
-static void print_server_cpu(int64_t c0, int64_t c1, double secs, uint64_t ops, const char *per)
+void print_server_cpu(int64_t c0, int64_t c1, double secs, uint64_t ops, const char *per)
 {
     if (!opt.pid)
         return;
@@ -722,331 +619,6 @@ out:
     free(conns);
     free(ws);
     return rc;
-}
-
-/* Connect mode: one blocking connection at a time per worker. */
-struct cworker {
-    pthread_t tid;
-    uint32_t index;
-    uint64_t conns;
-    uint8_t *rbuf;
-    uint64_t hist[HIST_BUCKETS];
-};
-
-static int one_cycle(struct cworker *cw, uint64_t seq)
-{
-    /* Each closed connection leaves its port in TIME_WAIT on our side for a
-     * minute; a source address per worker (--source and up) gives every
-     * worker its own range of ports, so that a long run does not use them
-     * up, and a fresh --source per run keeps one run's TIME_WAIT from
-     * slowing the port search of the next. */
-    struct sockaddr_in src = {.sin_family = AF_INET};
-    src.sin_addr.s_addr = htonl(opt.source + cw->index);
-    int fd = open_conn(target_is_loopback4() ? &src : NULL);
-    if (fd < 0) {
-        if (atomic_load(&g_phase) == PHASE_STOP)
-            return 0;
-        char name[160];
-        fail("cannot connect to %s: %s", target_name(name, sizeof name), connect_error_text(fd));
-        return -1;
-    }
-    const uint8_t *msg = message_bytes(cw->index, seq);
-    size_t done = 0;
-    while (done < msg_size) {
-        ssize_t n = send(fd, msg + done, msg_size - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            fail("worker %u: send: %s", cw->index, n < 0 ? strerror(errno) : "returned 0");
-            close(fd);
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    done = 0;
-    while (done < msg_size) {
-        ssize_t n = recv(fd, cw->rbuf, msg_size - done, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            fail("worker %u: receive: %s", cw->index,
-                 n < 0 ? strerror(errno) : "server closed the connection early");
-            close(fd);
-            return -1;
-        }
-        if (memcmp(cw->rbuf, msg + done, (size_t)n) != 0) {
-            size_t i = 0;
-            while (cw->rbuf[i] == msg[done + i])
-                i++;
-            fail("worker %u, connection %llu: byte %zu is 0x%02x, expected 0x%02x", cw->index,
-                 (unsigned long long)seq, done + i, cw->rbuf[i], msg[done + i]);
-            close(fd);
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    close(fd);
-    return 1;
-}
-
-static void *cworker_main(void *arg)
-{
-    struct cworker *cw = arg;
-    for (uint64_t seq = 0; atomic_load(&g_phase) != PHASE_STOP; seq++) {
-        uint64_t t0 = now_ns();
-        if (one_cycle(cw, seq) <= 0)
-            break;
-        if (atomic_load(&g_phase) == PHASE_MEASURE) {
-            cw->conns++;
-            hist_add(cw->hist, now_ns() - t0);
-        }
-    }
-    return NULL;
-}
-
-static int run_connect(void)
-{
-    size_t n = (size_t)opt.workers, started = 0;
-    struct cworker *cws = calloc(n, sizeof *cws);
-    int rc = 2;
-    if (!cws) {
-        fprintf(stderr, "loadgen: out of memory\n");
-        return 2;
-    }
-    /* One probe first, so that an unreachable server is a clear error and
-     * not eight of them. */
-    int fd = open_conn(NULL);
-    if (fd < 0) {
-        connect_error(fd);
-        goto out;
-    }
-    close(fd);
-    for (size_t i = 0; i < n; i++) {
-        cws[i].index = (uint32_t)i;
-        if (!(cws[i].rbuf = malloc(msg_size))) {
-            fprintf(stderr, "loadgen: out of memory\n");
-            goto out;
-        }
-    }
-    atomic_store(&g_phase, PHASE_WARMUP);
-    for (; started < n; started++) {
-        int e = pthread_create(&cws[started].tid, NULL, cworker_main, &cws[started]);
-        if (e) {
-            fail("pthread_create: %s", strerror(e));
-            break;
-        }
-    }
-    sleep_unless_failed(opt.warmup);
-    int64_t c0 = opt.pid ? read_cpu_ns(opt.pid) : -1;
-    uint64_t t0 = now_ns();
-    atomic_store(&g_phase, PHASE_MEASURE);
-    sleep_unless_failed(opt.duration);
-    atomic_store(&g_phase, PHASE_STOP);
-    uint64_t t1 = now_ns();
-    int64_t c1 = opt.pid ? read_cpu_ns(opt.pid) : -1;
-    for (size_t i = 0; i < started; i++)
-        pthread_join(cws[i].tid, NULL);
-    if (atomic_load(&g_failed)) {
-        rc = report_failure();
-        goto out;
-    }
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        total += cws[i].conns;
-        if (i > 0)
-            for (unsigned b = 0; b < HIST_BUCKETS; b++)
-                cws[0].hist[b] += cws[i].hist[b];
-    }
-    double secs = (double)(t1 - t0) / 1e9;
-    double p50 = hist_percentile(cws[0].hist, 0.50) / 1e3;
-    double p99 = hist_percentile(cws[0].hist, 0.99) / 1e3;
-    printf("mode=connect workers=%zu size=%zu duration_s=%.3f conns=%llu conns_per_s=%.0f "
-           "p50_us=%.1f p99_us=%.1f",
-           n, msg_size, secs, (unsigned long long)total, (double)total / secs, p50, p99);
-    print_server_cpu(c0, c1, secs, total, "conn");
-    printf("\n");
-    printf("# connect: %zu workers: %.0f connections/s (connect, %zu B each way, close; "
-           "p50 %.1f us, p99 %.1f us per cycle)\n",
-           n, (double)total / secs, msg_size, p50, p99);
-    rc = 0;
-out:
-    for (size_t i = 0; i < n; i++)
-        free(cws[i].rbuf);
-    free(cws);
-    return rc;
-}
-
-/* VmRSS of a process in KiB, or -1. */
-static long read_rss_kb(long pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
-/* How many descriptors a process has open, or -1. */
-static long count_fds(long pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-    DIR *d = opendir(path);
-    long n = 0;
-    if (!d)
-        return -1;
-    for (struct dirent *e; (e = readdir(d));)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
-/* Beyond one source address's ephemeral ports the connections must come
- * from several loopback addresses; this is the size of that range. */
-static long ephemeral_ports(void)
-{
-    long lo = 32768, hi = 60999;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &lo, &hi) != 2) {
-            lo = 32768;
-            hi = 60999;
-        }
-        fclose(f);
-    }
-    return hi - lo + 1;
-}
-
-static int run_idle(void)
-{
-    size_t n = (size_t)opt.conns, held = 0;
-    struct conn *conns = calloc(n, sizeof *conns);
-    struct worker *w = calloc(1, sizeof *w);
-    int rc = 2, first_err = 0;
-    if (!conns || !w) {
-        fprintf(stderr, "loadgen: out of memory\n");
-        goto out;
-    }
-    w->epfd = -1;
-    long rss0 = opt.pid ? read_rss_kb(opt.pid) : -1;
-    long fds0 = opt.pid ? count_fds(opt.pid) : -1;
-    if (opt.pid && (rss0 < 0 || fds0 < 0)) {
-        fprintf(stderr, "loadgen: cannot read /proc/%ld: is --pid a running process?\n", opt.pid);
-        goto out;
-    }
-    /* Our own descriptor limit caps what we can hold; a few stay free for
-     * epoll and /proc, so that reaching the cap is a result, not a crash. */
-    size_t room = n;
-    struct rlimit rl;
-    long open_now = count_fds((long)getpid());
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && open_now >= 0 &&
-        rl.rlim_cur < (rlim_t)n + (rlim_t)open_now + 8) {
-        room =
-            rl.rlim_cur > (rlim_t)open_now + 8 ? (size_t)(rl.rlim_cur - (rlim_t)open_now - 8) : 0;
-        fprintf(stderr,
-                "loadgen: RLIMIT_NOFILE %llu leaves room for %zu of the %zu connections; "
-                "holding at most that many\n",
-                (unsigned long long)rl.rlim_cur, room, n);
-    }
-    bool spread = target_is_loopback4() && (long)n > ephemeral_ports() - 1000;
-    for (; held < room; held++) {
-        struct sockaddr_in src = {.sin_family = AF_INET};
-        src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(held % 254));
-        int fd = open_conn(spread ? &src : NULL);
-        if (fd < 0) {
-            first_err = fd;
-            break;
-        }
-        conns[held].fd = fd;
-        conns[held].id = (uint32_t)held;
-    }
-    if (held == 0) {
-        connect_error(first_err);
-        goto out;
-    }
-    if (first_err)
-        fprintf(stderr, "loadgen: connection %zu of %zu failed: %s; holding %zu\n", held + 1, n,
-                connect_error_text(first_err), held);
-
-    /* A connect completes in the kernel before the server accepts it; wait
-     * (bounded) until the server holds a descriptor for each one, so that
-     * its RSS includes them. */
-    long rss1 = -1, fds1 = -1;
-    if (opt.pid) {
-        uint64_t end = now_ns() + 10 * 1000000000ull;
-        while ((fds1 = count_fds(opt.pid)) >= 0 && fds1 < fds0 + (long)held && now_ns() < end)
-            sleep_s(0.02);
-        sleep_s(0.1);
-        rss1 = read_rss_kb(opt.pid);
-    }
-    if (opt.duration > 0)
-        sleep_s(opt.duration);
-
-    /* Echo once on every connection, from one thread, within 30 s. */
-    w->one_shot = true;
-    atomic_store(&g_phase, PHASE_MEASURE);
-    if (worker_init(w, conns, held) < 0)
-        goto out;
-    worker_run(w, now_ns() + 30 * 1000000000ull);
-    if (atomic_load(&g_failed)) {
-        rc = report_failure();
-        goto out;
-    }
-    long rss2 = opt.pid ? read_rss_kb(opt.pid) : -1;
-    uint64_t echoed = w->msgs;
-
-    printf("mode=idle conns=%zu held=%zu echoed=%llu lost=%llu size=%zu source_spread=%d", n, held,
-           (unsigned long long)echoed, (unsigned long long)w->lost, msg_size, spread);
-    /* A server that went away mid-run has no RSS to report. */
-    char per1[32] = "n/a", per2[32] = "n/a";
-    if (rss1 >= 0)
-        snprintf(per1, sizeof per1, "%.0f", (double)(rss1 - rss0) * 1024 / (double)held);
-    if (rss2 >= 0)
-        snprintf(per2, sizeof per2, "%.0f", (double)(rss2 - rss0) * 1024 / (double)held);
-    if (opt.pid)
-        printf(" server_pid=%ld server_fds=%ld rss_before_kb=%ld rss_held_kb=%ld "
-               "rss_echoed_kb=%ld bytes_per_conn=%s bytes_per_conn_echoed=%s",
-               opt.pid, fds1, rss0, rss1, rss2, per1, per2);
-    printf("\n# idle: held %zu of %zu connections, %llu echoed %zu B each", held, n,
-           (unsigned long long)echoed, msg_size);
-    if (opt.pid)
-        printf("; server RSS %ld -> %ld KiB (%s bytes per connection), %ld KiB after the echo",
-               rss0, rss1, per1, rss2);
-    printf("\n");
-    rc = held == n && echoed == held ? 0 : 1;
-out:
-    if (w)
-        worker_fini(w);
-    if (conns)
-        close_conns(conns, held);
-    free(conns);
-    free(w);
-    return rc;
-}
-
-static int run_freeport(void)
-{
-    int fd = socket(tgt.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_storage a = tgt.addr;
-    socklen_t len = tgt.addrlen;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        fprintf(stderr, "loadgen: cannot bind %s port 0: %s\n", opt.host, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return 2;
-    }
-    close(fd);
-    printf("%u\n", ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
-                                                 : ((struct sockaddr_in *)&a)->sin_port));
-    return 0;
 }
 
 static void usage(FILE *f)

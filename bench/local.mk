@@ -10,7 +10,7 @@ bench_dispatch_LDFLAGS = $(TESTLINKFLAGS)
 ## would write without us (plain libevent) and the practical limit (raw
 ## epoll).
 noinst_PROGRAMS += bench/loadgen bench/baseline_libevent bench/baseline_epoll
-bench_loadgen_SOURCES = bench/loadgen.c bench/loadgen_util.h
+bench_loadgen_SOURCES = bench/loadgen.c bench/loadgen_modes.c bench/loadgen.h bench/loadgen_util.h
 bench_loadgen_CFLAGS = $(AM_CFLAGS) -pthread
 bench_loadgen_LDFLAGS = -pthread
 bench_baseline_libevent_SOURCES = bench/baseline_libevent.c bench/baseline.h

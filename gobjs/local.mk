@@ -6,6 +6,8 @@ libginsfsm_la_SOURCES += \
 	lib/loop.c \
 	lib/loop_timer.h \
 	lib/loop_timer.c \
+	lib/loop_dns.h \
+	lib/loop_dns.c \
 	gobjs/c_timer.c \
 	gobjs/builtins.c
 

@@ -33,6 +33,7 @@
 
 #include "ginsfsm/loop.h"
 #include "internal.h"
+#include "loop_dns.h"
 #include "loop_timer.h"
 
 #define DEFAULT_POST_BATCH 1024u
@@ -235,6 +236,8 @@ void gobj_loop_free(void)
     for (int i = 0; i < n_free_hooks; i++)
         free_hooks[i].fn(free_hooks[i].user);
     n_free_hooks = 0;
+    /* The resolver's own events (its sockets, its timers) go with it. */
+    loop__dns_free();
     gobj_set_post_notify(NULL, NULL);
 
     /* The contract is that every timer and signal callback is gone by now.

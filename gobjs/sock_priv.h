@@ -78,8 +78,8 @@ typedef struct {
     uint32_t q_head, q_len, q_cap;
     struct addrinfo *ai_list; /* client connect: the addresses to try */
     struct addrinfo *ai_next;
-    gsock_resolve_t *dns;     /* client connect: the name being resolved */
-    bool dns_done;            /* ... its answer is in (ai_list or gai_err) */
+    gsock_resolve_t *dns;           /* client connect: the name being resolved */
+    bool dns_done;                  /* ... its answer is in (ai_list or gai_err) */
     gsock_srv_link_t *link;         /* accepted: shared with the server until close */
     gobj_t *session_of;             /* accepted into a session: the session */
     gsock_srv_link_t *session_link; /* ... and a link reference until destroy */

@@ -21,7 +21,8 @@
  * (the zero timeout that schedules the post drain, a lingering close's
  * bound) needs no millisecond precision.
  *
- * Only this file and gobjs/ include libevent headers.
+ * Only the loop's files (this one, loop_timer.c, loop_dns.c: the name
+ * resolver) and gobjs/ include libevent headers.
  */
 #include <errno.h>
 #include <signal.h>

@@ -55,8 +55,8 @@ static int check_server(const char *entry, void *user)
     int len = sizeof ss;
     if (!entry || evutil_parse_sockaddr_port(entry, (struct sockaddr *)&ss, &len) < 0) {
         gobj_log(GOBJ_LOG_ERROR, NULL,
-                 "gobj_loop_set_nameservers: not an address (ip, ip:port or [ipv6]:port)",
-                 "entry", json_string(entry ? entry : "(too long)"), NULL);
+                 "gobj_loop_set_nameservers: not an address (ip, ip:port or [ipv6]:port)", "entry",
+                 json_string(entry ? entry : "(too long)"), NULL);
         return GOBJ_EINVAL;
     }
     return 0;

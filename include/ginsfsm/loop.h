@@ -4,7 +4,7 @@
  * One loop per process.  Posted events (gobj_post_event) are drained every
  * loop turn, FIFO, in bounded batches; an event posted during a drain waits
  * for the next turn, so a chain of posts cannot starve I/O.
- * Only lib/loop.c and gobjs/ touch libevent; programs use this API.
+ * Only lib/loop*.c and gobjs/ touch libevent; programs use this API.
  */
 #ifndef GINSFSM_LOOP_H
 #define GINSFSM_LOOP_H

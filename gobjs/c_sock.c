@@ -884,7 +884,7 @@ static const gobj_row_t st_disconnected[] = {
 static const gobj_row_t st_wait_connected[] = {
     /*       event               action              next state */
     GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_connect_result,  NULL),  /* ST_CONNECTED or failed */
-    GOBJ_ROW(EV_GSOCK_TIMER,     ac_connect_timeout, NULL),  /* ST_DISCONNECTED */
+    GOBJ_ROW(EV_GSOCK_TIMER,     ac_connect_timeout, NULL),  /* resolved, or ST_DISCONNECTED */
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */

@@ -54,6 +54,8 @@ static void on_resolved(int err, struct evutil_addrinfo *res, void *arg)
         if (res)
             evutil_freeaddrinfo(res);
         priv->gai_err = err == EVUTIL_EAI_CANCEL ? EVUTIL_EAI_FAIL : err;
+    } else if (!res) {
+        priv->gai_err = EVUTIL_EAI_NODATA;
     } else {
         priv->ai_list = priv->ai_next = res;
     }

@@ -1,7 +1,8 @@
 /*
  * test_resolve.c - GSock clients resolve host names without blocking the
  * loop (gobjs/sock_resolve.c, lib/loop_dns.c): "localhost" from /etc/hosts,
- * a name server that never answers (the loop keeps serving other
+ * a name answered by a name server, new name servers taking over a request
+ * in flight, a name server that never answers (the loop keeps serving other
  * connections; connect_timeout bounds the resolution), one that answers
  * NXDOMAIN, a GSock destroyed or stopped while its name is resolving, and a
  * numeric host that makes no query at all.  Every name server here is a UDP
@@ -35,9 +36,9 @@ static gobj_t *t_client(gobj_t *peer, const char *host, int port, int connect_ti
     gobj_t *s = gobj_create(NULL, gclass_find(GCLASS_GSOCK_NAME), attrs, peer);
     T_ASSERT(s != NULL);
     T_EQ_INT(gobj_start(s), 0);
-    T_EQ_INT(gobj_send_event(s, EV_CONNECT, json_pack("{s:s, s:i}", "host", host, "port", port),
-                             peer),
-             0);
+    T_EQ_INT(
+        gobj_send_event(s, EV_CONNECT, json_pack("{s:s, s:i}", "host", host, "port", port), peer),
+        0);
     return s;
 }
 
@@ -81,7 +82,7 @@ static bool t_echoed(tpeer_rec_t *rec, const char *text)
 {
     size_t before = rec->rx_len;
     gobj_send_event(rec->sock, EV_SEND_DATA, json_pack("{s:s}", "data", text),
-                   gobj_parent(rec->sock));
+                    gobj_parent(rec->sock));
     return RUN_UNTIL(rec->rx_len == before + strlen(text), 5000);
 }
 
@@ -155,8 +156,10 @@ static void test_silent_server(void)
     t_end();
 }
 
-/* A name server that answers every query with NXDOMAIN. */
+/* A name server of the test: answers every query with NXDOMAIN, or (when
+ * nx_answer_a) an A query with 127.0.0.1 and any other with no record. */
 static int nx_queries;
+static bool nx_answer_a;
 static void on_query(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
@@ -165,7 +168,8 @@ static void on_query(evutil_socket_t fd, short what, void *arg)
     struct sockaddr_storage from;
     socklen_t fl = sizeof from;
     ssize_t n;
-    while ((n = recvfrom(fd, q, sizeof q, MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) >= 12) {
+    while ((n = recvfrom(fd, q, sizeof q - 16, MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) >=
+           12) {
         nx_queries++;
         /* Keep the header and the question (name, type, class). */
         size_t end = 12;
@@ -174,12 +178,84 @@ static void on_query(evutil_socket_t fd, short what, void *arg)
         end += 5;
         if (end > (size_t)n)
             continue;
-        q[2] = 0x80 | (q[2] & 0x79); /* QR, the query's opcode and RD */
-        q[3] = 0x80 | 3;             /* RA, RCODE = NXDOMAIN */
-        memset(q + 6, 0, 6);         /* no answer, authority or additional */
+        bool is_a = q[end - 3] == 1 && q[end - 4] == 0; /* QTYPE A */
+        q[2] = 0x80 | (q[2] & 0x79);                    /* QR, the query's opcode and RD */
+        q[3] = nx_answer_a ? 0x80 : 0x80 | 3;           /* RA, RCODE = 0 or NXDOMAIN */
+        memset(q + 6, 0, 6); /* no answer, authority or additional (yet) */
+        if (nx_answer_a && is_a) {
+            /* One answer: the question's name (a pointer), A, IN, TTL 60, 127.0.0.1. */
+            static const unsigned char rr[] = {0xc0, 12, 0, 1, 0,   1, 0, 0,
+                                               0,    60, 0, 4, 127, 0, 0, 1};
+            memcpy(q + end, rr, sizeof rr);
+            end += sizeof rr;
+            q[7] = 1;
+        }
         sendto(fd, q, end, 0, (struct sockaddr *)&from, fl);
         fl = sizeof from;
     }
+}
+
+/* A name answered by the name server, on a later turn: the GSock connects
+ * to its address. */
+static void test_dns_answer(void)
+{
+    t_setup();
+    int port = t_server();
+    char ns[64];
+    int udp = t_udp(ns, sizeof ns);
+    struct event *ev = event_new(gobj_loop_base(), udp, EV_READ | EV_PERSIST, on_query, NULL);
+    event_add(ev, NULL);
+    nx_answer_a = true;
+    nx_queries = 0;
+    T_EQ_INT(gobj_loop_set_nameservers(ns), 0);
+
+    cli = t_peer("cli", &crec);
+    crec.keep_on_disconnected = true;
+    crec.keep_rx = true;
+    t_client(cli, "echo.test", port, 5000);
+    T_EQ_INT(crec.connected + crec.disconnected, 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1 || crec.disconnected, 5000));
+    T_EQ_INT(crec.connected, 1);
+    T_ASSERT(nx_queries > 0);
+    char peer[64];
+    snprintf(peer, sizeof peer, "127.0.0.1:%d", port);
+    T_EQ_STR(crec.peername, peer);
+    T_ASSERT(t_echoed(&crec, "by name"));
+    nx_answer_a = false;
+    event_free(ev);
+    close(udp);
+    t_end();
+}
+
+/* New name servers take over a request in flight. */
+static void test_switch_servers(void)
+{
+    t_setup();
+    int port = t_server();
+    char silent[64], answering[64];
+    int udp1 = t_udp(silent, sizeof silent);
+    int udp2 = t_udp(answering, sizeof answering);
+    struct event *ev = event_new(gobj_loop_base(), udp2, EV_READ | EV_PERSIST, on_query, NULL);
+    event_add(ev, NULL);
+    nx_answer_a = true;
+    nx_queries = 0;
+    T_EQ_INT(gobj_loop_set_nameservers(silent), 0);
+
+    cli = t_peer("cli", &crec);
+    crec.keep_on_disconnected = true;
+    t_client(cli, "echo.test", port, 0);
+    int asked = 0;
+    T_ASSERT(RUN_UNTIL((asked += t_udp_drain(udp1)) > 0, 5000)); /* never answered */
+    T_EQ_INT(crec.connected + crec.disconnected, 0);
+    T_EQ_INT(gobj_loop_set_nameservers(answering), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1 || crec.disconnected, 5000));
+    T_EQ_INT(crec.connected, 1);
+    T_ASSERT(nx_queries > 0);
+    nx_answer_a = false;
+    event_free(ev);
+    close(udp1);
+    close(udp2);
+    t_end();
 }
 
 static void test_nxdomain(void)
@@ -189,6 +265,7 @@ static void test_nxdomain(void)
     int udp = t_udp(ns, sizeof ns);
     struct event *ev = event_new(gobj_loop_base(), udp, EV_READ | EV_PERSIST, on_query, NULL);
     event_add(ev, NULL);
+    nx_queries = 0;
     T_EQ_INT(gobj_loop_set_nameservers(ns), 0);
 
     cli = t_peer("cli", &crec);
@@ -242,9 +319,8 @@ static void test_end_while_resolving(void)
     T_EQ_INT(crec.connected, 0);
     /* Started again, it connects to a numeric host. */
     T_EQ_INT(gobj_start(c), 0);
-    T_EQ_INT(gobj_send_event(c, EV_CONNECT, json_pack("{s:s, s:i}", "host", "127.0.0.1", "port",
-                                                      port),
-                             cli),
+    T_EQ_INT(gobj_send_event(c, EV_CONNECT,
+                             json_pack("{s:s, s:i}", "host", "127.0.0.1", "port", port), cli),
              0);
     T_ASSERT(RUN_UNTIL(crec.connected == 1, 5000));
 
@@ -305,6 +381,8 @@ int main(void)
     test_localhost();
     test_silent_server();
     test_nxdomain();
+    test_dns_answer();
+    test_switch_servers();
     test_end_while_resolving();
     test_numeric_no_query();
     test_set_nameservers();

@@ -58,8 +58,9 @@
  *
  * Input events (kw borrowed, read only)
  *   EV_CONNECT      {host?, port?, path?}  client side: connect to path, or
- *                   to host:port (names resolved with getaddrinfo, each
- *                   address tried in turn), bounded by connect_timeout.
+ *                   to host:port (a name resolved without blocking the
+ *                   loop, sock_resolve.c; each address tried in turn),
+ *                   resolution and connect bounded by connect_timeout.
  *                   Given keys are stored in the attributes first.  The
  *                   result always arrives later, never inside the send.
  *   EV_SEND_DATA    {data: string}  data is kept (json_incref) until written.
@@ -151,8 +152,9 @@ static void release_fd(gobj_t *gobj)
         priv->fd = -1;
         priv->tr = NULL;
     }
+    gsock__resolve_cancel(priv);
     if (priv->ai_list) {
-        freeaddrinfo(priv->ai_list);
+        evutil_freeaddrinfo(priv->ai_list);
         priv->ai_list = priv->ai_next = NULL;
     }
     priv->rx_paused = priv->rx_eof = false;
@@ -492,19 +494,9 @@ static int ac_connect(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         snprintf(target, sizeof target, strchr(priv->host, ':') ? "[%s]:%s" : "%s:%s", priv->host,
                  port);
         gsock__set_str(&priv->peername, target);
-        struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                                 .ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
-        /* Resolution is synchronous; names from /etc/hosts and literals
-         * cost nothing, a DNS name may block the loop for its lookup. */
-        int gerr = getaddrinfo(priv->host, port, &hints, &priv->ai_list);
-        if (gerr) {
-            priv->gai_err = gerr;
-            priv->ai_list = NULL;
-        } else {
-            priv->ai_next = priv->ai_list;
-            started = gsock__connect_next(gobj);
-        }
+        /* A numeric host connects now; a name is resolved without
+         * blocking the loop (sock_resolve.c). */
+        started = gsock__resolve_start(gobj, port);
     }
     if (!started)
         gsock__defer_failure(gobj);
@@ -536,7 +528,7 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
         return 0;
     }
     if (priv->ai_list) {
-        freeaddrinfo(priv->ai_list);
+        evutil_freeaddrinfo(priv->ai_list);
         priv->ai_list = priv->ai_next = NULL;
     }
     struct sockaddr_storage ss;
@@ -558,6 +550,8 @@ static int ac_connect_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
     (void)kw;
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
+    if (gsock__resolve_timer(gobj))
+        return 0; /* resolving, or its answer came */
     if (priv->retry_at) {
         /* A unix connect waits for room in the listener's backlog. */
         uint64_t now = gobj_loop_now_msec();
@@ -890,7 +884,7 @@ static const gobj_row_t st_disconnected[] = {
 static const gobj_row_t st_wait_connected[] = {
     /*       event               action              next state */
     GOBJ_ROW(EV_GSOCK_WRITABLE,  ac_connect_result,  NULL),  /* ST_CONNECTED or failed */
-    GOBJ_ROW(EV_GSOCK_TIMER,     ac_connect_timeout, NULL),  /* ST_DISCONNECTED */
+    GOBJ_ROW(EV_GSOCK_TIMER,     ac_connect_timeout, NULL),  /* resolved, or ST_DISCONNECTED */
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */

@@ -1,11 +1,13 @@
 ## gobjs: rules of this area (fragment of the top Makefile.am).
-## The event loop (lib/loop.c and its timers, lib/loop_timer.c: the only lib/
-## files that touch libevent) and the built-in gclasses, one per file,
+## The event loop (lib/loop.c, its timers in lib/loop_timer.c and its name
+## resolver in lib/loop_dns.c: the only lib/ files that touch libevent) and the built-in gclasses, one per file,
 ## registered by gobjs/builtins.c.
 libginsfsm_la_SOURCES += \
 	lib/loop.c \
 	lib/loop_timer.h \
 	lib/loop_timer.c \
+	lib/loop_dns.h \
+	lib/loop_dns.c \
 	gobjs/c_timer.c \
 	gobjs/builtins.c
 

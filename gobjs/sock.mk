@@ -9,6 +9,7 @@ libginsfsm_la_SOURCES += \
 	gobjs/framing.h \
 	gobjs/framing.c \
 	gobjs/sock_connect.c \
+	gobjs/sock_resolve.c \
 	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \
 	gobjs/srv_session.h \
@@ -101,3 +102,14 @@ tests_unit_test_sock_reentry_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL
 tests_unit_test_sock_reentry_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_sock_reentry_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_sock_reentry_LDFLAGS = $(TESTLINKFLAGS)
+
+## Name resolution of GSock clients on the loop (evdns): name servers that
+## are UDP sockets of the test on loopback (silent, or answering NXDOMAIN).
+check_PROGRAMS += tests/unit/test_resolve
+UNIT_TESTS += tests/unit/test_resolve
+TESTS += tests/unit/test_resolve
+tests_unit_test_resolve_SOURCES = tests/unit/test_resolve.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_resolve_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_resolve_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_resolve_LDFLAGS = $(TESTLINKFLAGS)

@@ -22,6 +22,7 @@
 /* After the ginsfsm headers: libevent #defines EV_TIMEOUT, which is also a
  * name of the public vocabulary. */
 #include <event2/event.h>
+#include <event2/util.h>
 
 void gsock__set_nodelay(int fd, int family)
 {
@@ -121,8 +122,10 @@ void gsock__connect_failed(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     char reason[200];
     if (priv->gai_err) {
-        snprintf(reason, sizeof reason, "connect failed: %s", gai_strerror(priv->gai_err));
-        gsock__sock_close(gobj, reason, 0);
+        char why[320];
+        snprintf(why, sizeof why, "cannot resolve '%s': %s", priv->host ? priv->host : "",
+                 evutil_gai_strerror(priv->gai_err));
+        gsock__sock_close(gobj, why, 0);
     } else if (priv->conn_err) {
         snprintf(reason, sizeof reason, "connect failed: %s", strerror(priv->conn_err));
         gsock__sock_close(gobj, reason, priv->conn_err);

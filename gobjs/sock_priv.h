@@ -29,6 +29,9 @@ GOBJ_DECLARE_EVENT(EV_GSOCK_WRITABLE);
 GOBJ_DECLARE_EVENT(EV_GSOCK_TIMER);
 GOBJ_DECLARE_STATE(ST_HANDSHAKE);
 
+/* A client's name resolution in flight (sock_resolve.c). */
+typedef struct gsock_resolve gsock_resolve_t;
+
 /* At most this many queued strings go to one sendmsg. */
 #define TX_IOV_MAX 64
 
@@ -76,6 +79,8 @@ typedef struct {
     uint32_t q_head, q_len, q_cap;
     struct addrinfo *ai_list; /* client connect: the addresses to try */
     struct addrinfo *ai_next;
+    gsock_resolve_t *dns;           /* client connect: the name being resolved */
+    bool dns_done;                  /* ... its answer is in (ai_list or gai_err) */
     gsock_srv_link_t *link;         /* accepted: shared with the server until close */
     gobj_t *session_of;             /* accepted into a session: the session */
     gsock_srv_link_t *session_link; /* ... and a link reference until destroy */
@@ -85,7 +90,7 @@ typedef struct {
     uint64_t drop_deadline;     /* 0 = none */
     const char *closing_reason; /* ST_CLOSING: the reason the close will give */
     int conn_err;               /* client: the last connect error (errno) */
-    int gai_err;                /* client: the resolver's error, if any */
+    int gai_err;                /* client: the resolver's error (EVUTIL_EAI_*) */
     bool session;               /* EV_DISCONNECTED is owed */
     bool connected;             /* EV_CONNECTED was published this session */
     bool reading;               /* rev is added */
@@ -157,6 +162,17 @@ void gsock__defer_failure(gobj_t *gobj);
 void gsock__connect_failed(gobj_t *gobj);
 int gsock__subscribe_subscriber(gobj_t *gobj);
 int gsock__connect_args(gobj_t *gobj, json_t *kw);
+
+/* sock_resolve.c: a numeric host is converted at once and its connect
+ * started; a name is resolved on the loop.  Returns true if a connect or a
+ * resolution is under way; else gai_err or conn_err holds the error. */
+bool gsock__resolve_start(gobj_t *gobj, const char *port);
+/* Cancel the resolution, if any (the GSock closes or is destroyed). */
+void gsock__resolve_cancel(sock_priv_t *priv);
+/* ST_WAIT_CONNECTED's timer while resolving: the answer came (try the
+ * addresses, or report the failure), or connect_timeout passed.  Returns
+ * false if no resolution is involved. */
+bool gsock__resolve_timer(gobj_t *gobj);
 
 /* sock_attrs.c */
 extern const gobj_attr_t gsock__attrs[];

@@ -21,7 +21,8 @@
  * (the zero timeout that schedules the post drain, a lingering close's
  * bound) needs no millisecond precision.
  *
- * Only this file and gobjs/ include libevent headers.
+ * Only the loop's files (this one, loop_timer.c, loop_dns.c: the name
+ * resolver) and gobjs/ include libevent headers.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 
 #include "ginsfsm/loop.h"
 #include "internal.h"
+#include "loop_dns.h"
 #include "loop_timer.h"
 
 #define DEFAULT_POST_BATCH 1024u
@@ -235,6 +237,8 @@ void gobj_loop_free(void)
     for (int i = 0; i < n_free_hooks; i++)
         free_hooks[i].fn(free_hooks[i].user);
     n_free_hooks = 0;
+    /* The resolver's own events (its sockets, its timers) go with it. */
+    loop__dns_free();
     gobj_set_post_notify(NULL, NULL);
 
     /* The contract is that every timer and signal callback is gone by now.

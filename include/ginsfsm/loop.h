@@ -4,7 +4,7 @@
  * One loop per process.  Posted events (gobj_post_event) are drained every
  * loop turn, FIFO, in bounded batches; an event posted during a drain waits
  * for the next turn, so a chain of posts cannot starve I/O.
- * Only lib/loop.c and gobjs/ touch libevent; programs use this API.
+ * Only lib/loop*.c and gobjs/ touch libevent; programs use this API.
  */
 #ifndef GINSFSM_LOOP_H
 #define GINSFSM_LOOP_H
@@ -43,6 +43,15 @@ void gobj_loop_free(void);
 int gobj_loop_on_free(void (*fn)(void *user), void *user);
 /* How many posted events one turn delivers at most (default 1024). */
 void gobj_loop_set_post_batch(unsigned n);
+/* The name servers the loop's resolver asks (GSock clients resolve host
+ * names without blocking): a list of "ip", "ip:port" or "[ipv6]:port"
+ * separated by commas or blanks, e.g. "127.0.0.1:5353,[::1]:53".  It
+ * replaces those of /etc/resolv.conf (whose search list and options, and
+ * /etc/hosts, still apply) until gobj_loop_free; NULL or "" restores them.
+ * Requests in flight go to the new servers.
+ * Returns: 0, GOBJ_ESTATE (no loop), GOBJ_EINVAL (an entry is not an
+ * address; logged) or GOBJ_ENOMEM. */
+int gobj_loop_set_nameservers(const char *list);
 
 /* Monotonic milliseconds. */
 uint64_t gobj_loop_now_msec(void);

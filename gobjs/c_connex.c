@@ -101,7 +101,7 @@ typedef struct {
     json_t *queue;            /* data strings waiting for a connection, in order */
     size_t next_dest;         /* index of the destination the next attempt uses */
     int64_t failures_in_row;  /* failed attempts since the last connect or EV_CONNECT */
-    int64_t delay;            /* the next backoff, before jitter */
+    int64_t delay;            /* the next backoff before jitter; 0 = backoff_initial */
     bool up;                  /* EV_CONNECTED published, EV_DISCONNECTED not yet */
     bool dropping;            /* we dropped the GSock: its end is not a failure */
     bool subscribed;
@@ -205,7 +205,7 @@ static int64_t next_wait(connex_priv_t *priv)
 
 static void reset_backoff(connex_priv_t *priv)
 {
-    priv->delay = priv->backoff_initial;
+    priv->delay = 0; /* the next wait is backoff_initial, as it is then */
     priv->failures_in_row = 0;
 }
 

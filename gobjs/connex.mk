@@ -11,6 +11,7 @@ UNIT_TESTS += tests/unit/test_connex
 TESTS += tests/unit/test_connex
 tests_unit_test_connex_SOURCES = tests/unit/test_connex.c tests/unit/testlib.h \
 	tests/unit/socktest.h
+tests_unit_test_connex_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_BIN='"$(OPENSSL_BIN)"'
 tests_unit_test_connex_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_connex_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_connex_LDFLAGS = $(TESTLINKFLAGS)

@@ -6,7 +6,13 @@
  * Loopback only, port 0, closed ports for refusals; every wait is bounded and
  * the tests count attempts and events, never time them.
  */
+#include <stdlib.h>
+
 #include "socktest.h"
+
+#ifndef OPENSSL_BIN
+#define OPENSSL_BIN "openssl"
+#endif
 
 /*---------------------------------------------------------------------*
  *  TCli: the subscriber of the GConnex
@@ -147,15 +153,22 @@ static void setup(void)
     memset(&crec, 0, sizeof crec);
 }
 
-/* An echo server (srec.echo) under the TPeer "app".  Returns its port. */
-static int t_server(void)
+/* A server under the TPeer "app" (srec records, and echoes with
+ * srec.echo), with attrs (stolen) or on 127.0.0.1 port 0.  Returns its port. */
+static int t_server_attrs(json_t *attrs)
 {
     app = t_peer("app", &srec);
-    server = gobj_create("server", gclass_find(GCLASS_GSERVERSOCK_NAME),
-                         json_pack("{s:s, s:i}", "host", "127.0.0.1", "port", 0), app);
+    if (!attrs)
+        attrs = json_pack("{s:s, s:i}", "host", "127.0.0.1", "port", 0);
+    server = gobj_create("server", gclass_find(GCLASS_GSERVERSOCK_NAME), attrs, app);
     T_ASSERT(server != NULL);
     T_EQ_INT(gobj_start_tree(app), 0);
     return (int)gobj_read_int(server, "port");
+}
+
+static int t_server(void)
+{
+    return t_server_attrs(NULL);
 }
 
 /* A port on 127.0.0.1 where nothing listens (bound, read back, closed). */
@@ -553,6 +566,148 @@ static void test_bad_attrs(void)
     t_end();
 }
 
+/* The wait doubles after each failure, up to backoff_max: counted as
+ * attempts in a window, never timed. */
+static void test_backoff(void)
+{
+    setup();
+    int closed = t_closed_port();
+    /* Doubling from 20 ms: attempts at about 0, 20, 60, 140, 300, 620 ms. */
+    t_connex(json_pack("{s:[o], s:i, s:i, s:f}", "destinations", dest(closed), "backoff_initial",
+                       20, "backoff_max", 100000, "backoff_jitter", 0.0));
+    T_EQ_INT(gobj_start(connex), 0);
+    t_run_for(500);
+    int64_t n = gobj_read_int(connex, "n_attempts");
+    T_ASSERT(n >= 2 && n <= 7);
+    T_EQ_INT(gobj_read_int(connex, "n_failures"), n);
+    t_end();
+
+    /* Capped at 10 ms: many more in the same window. */
+    setup();
+    t_connex(json_pack("{s:[o], s:i, s:i}", "destinations", dest(closed), "backoff_initial", 10,
+                       "backoff_max", 10));
+    T_EQ_INT(gobj_start(connex), 0);
+    t_run_for(500);
+    T_ASSERT(gobj_read_int(connex, "n_attempts") >= 10);
+    t_end();
+}
+
+/* inactivity_timeout is the GSock's: a silent connection is dropped and
+ * made again. */
+static void test_inactivity(void)
+{
+    setup();
+    int port = t_server();
+    t_connex(json_pack("{s:[o], s:i, s:i}", "destinations", dest(port), "inactivity_timeout", 50,
+                       "backoff_initial", 10));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 1, 5000));
+    T_EQ_STR(crec.reason, "inactivity timeout");
+    T_ASSERT(RUN_UNTIL(crec.connected == 2, 5000));
+    t_end();
+}
+
+/* A unix destination, and framing through gsock_attrs. */
+static void test_unix_framing(void)
+{
+    setup();
+    srec.echo = true;
+    char dir[] = "/tmp/test_connex.XXXXXX", path[100];
+    T_ASSERT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/s.sock", dir);
+    t_server_attrs(json_pack("{s:s, s:{s:s}}", "path", path, "gsock_attrs", "framing", "line"));
+    t_connex(json_pack("{s:[{s:s}], s:{s:s}}", "destinations", "path", path, "gsock_attrs",
+                       "framing", "line"));
+    T_EQ_INT(gobj_start(connex), 0);
+    send_str(connex, "one");
+    send_str(connex, "two");
+    T_ASSERT(RUN_UNTIL(crec.rx_events == 2, 5000));
+    T_EQ_INT(crec.rx_len, 6); /* two frames, without their delimiters */
+    T_ASSERT(memcmp(crec.rx, "onetwo", 6) == 0);
+    T_EQ_STR(gobj_read_str(connex, "destination"), path);
+    t_end();
+    unlink(path);
+    rmdir(dir);
+}
+
+/*---------------------------------------------------------------------*
+ *  TLS: per-destination ssl_options
+ *---------------------------------------------------------------------*/
+static char cdir[64];
+
+static int sh(const char *cmd)
+{
+    char full[2048];
+    snprintf(full, sizeof full, "cd '%s' && %s >/dev/null 2>&1", cdir, cmd);
+    return system(full);
+}
+
+/* A CA, a server certificate it signed for 127.0.0.1, and a CA that
+ * signed nothing.  Returns 0, or 77 without the openssl command. */
+static int make_certs(void)
+{
+    const char *o = strcmp(OPENSSL_BIN, "no") == 0 ? "openssl" : OPENSSL_BIN;
+    char cmd[1024];
+    snprintf(cdir, sizeof cdir, "/tmp/test_connex.XXXXXX");
+    if (!mkdtemp(cdir))
+        return -1;
+    snprintf(cmd, sizeof cmd, "%s version", o);
+    if (sh(cmd) != 0)
+        return 77;
+    const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const char *steps[] = {
+        "%s req -x509 %s -keyout ca.key -out ca.pem -days 2 -subj /CN=TestCA",
+        "%s req -x509 %s -keyout wrongca.key -out wrongca.pem -days 2 -subj /CN=WrongCA",
+        "%s req %s -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+        "printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && "
+        "%s x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "-out server.pem -days 2 -extfile ext.cnf %.0s",
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        snprintf(cmd, sizeof cmd, steps[i], o, ec);
+        if (sh(cmd) != 0) {
+            fprintf(stderr, "certificate step failed: %s\n", cmd);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void test_tls(void)
+{
+    int rc = make_certs();
+    if (rc == 77) {
+        fprintf(stderr, "test_tls: skipped (no openssl command)\n");
+        return;
+    }
+    T_EQ_INT(rc, 0);
+    char cert[128], key[128], ca[128], wrong[128];
+    snprintf(cert, sizeof cert, "%s/server.pem", cdir);
+    snprintf(key, sizeof key, "%s/server.key", cdir);
+    snprintf(ca, sizeof ca, "%s/ca.pem", cdir);
+    snprintf(wrong, sizeof wrong, "%s/wrongca.pem", cdir);
+    setup();
+    srec.echo = true;
+    int port = t_server_attrs(json_pack("{s:s, s:i, s:{s:s, s:s}}", "host", "127.0.0.1", "port",
+                                        0, "ssl_options", "certfile", cert, "keyfile", key));
+    /* The first destination trusts the wrong CA (its own ssl_options); the
+     * second uses the GConnex's. */
+    t_connex(json_pack("{s:[{s:s, s:i, s:{s:s}}, o], s:{s:s}, s:i}", "destinations", "host",
+                       "127.0.0.1", "port", port, "ssl_options", "cafile", wrong, dest(port),
+                       "ssl_options", "cafile", ca, "backoff_initial", 10));
+    T_EQ_INT(gobj_start(connex), 0);
+    send_str(connex, "secret");
+    T_ASSERT(RUN_UNTIL(crec.rx_len == 6, 10000));
+    T_ASSERT(memcmp(crec.rx, "secret", 6) == 0);
+    T_EQ_INT(crec.connected, 1);
+    T_EQ_INT(gobj_read_int(connex, "n_failures"), 1);
+    T_EQ_INT(t_log_find("warn", "certificate verify failed"), 1);
+    t_end();
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cdir);
+    T_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL);
@@ -568,5 +723,9 @@ int main(void)
     test_destroy_inside();
     test_no_reentry();
     test_bad_attrs();
+    test_backoff();
+    test_inactivity();
+    test_unix_framing();
+    test_tls();
     return t_done();
 }

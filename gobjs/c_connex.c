@@ -105,7 +105,7 @@ typedef struct {
     bool up;                  /* EV_CONNECTED published, EV_DISCONNECTED not yet */
     bool dropping;            /* we dropped the GSock: its end is not a failure */
     bool subscribed;
-    uint64_t rnd;             /* xorshift state for the jitter */
+    uint64_t rnd; /* xorshift state for the jitter */
 } connex_priv_t;
 
 /*---------------------------------------------------------------------*
@@ -128,7 +128,8 @@ static const gobj_attr_t connex_attrs[] = {
     GOBJ_ATTR("backoff_max", GOBJ_ATTR_INT, connex_priv_t, backoff_max, "30000", GOBJ_RD | GOBJ_WR,
               "The wait doubles after each failure in a row, up to this (ms)"),
     GOBJ_ATTR("backoff_jitter", GOBJ_ATTR_REAL, connex_priv_t, backoff_jitter, "0.2",
-              GOBJ_RD | GOBJ_WR, "Each wait is changed by a random fraction up to this, + or - (0..1)"),
+              GOBJ_RD | GOBJ_WR,
+              "Each wait is changed by a random fraction up to this, + or - (0..1)"),
     GOBJ_ATTR("max_retries", GOBJ_ATTR_INT, connex_priv_t, max_retries, "0", GOBJ_RD | GOBJ_WR,
               "Give up after this many failed attempts in a row; 0 = never"),
     GOBJ_ATTR("tx_queue_max", GOBJ_ATTR_INT, connex_priv_t, tx_queue_max, "1048576",
@@ -311,8 +312,8 @@ static bool attempt_failed(gobj_t *gobj, const char *reason, const char *err)
     char msg[600];
     snprintf(msg, sizeof msg, "GConnex %s: connect to %s failed: %s", gobj_full_name(gobj),
              priv->destination ? priv->destination : "", reason);
-    gobj_log(GOBJ_LOG_WARN, gobj, msg, "destination", json_string(priv->destination),
-             "reason", json_string(reason), "errno", json_string(err ? err : ""), "attempt",
+    gobj_log(GOBJ_LOG_WARN, gobj, msg, "destination", json_string(priv->destination), "reason",
+             json_string(reason), "errno", json_string(err ? err : ""), "attempt",
              json_integer(priv->failures_in_row), NULL);
     size_t n = json_array_size(priv->destinations);
     priv->next_dest = n ? (priv->next_dest + 1) % n : 0;
@@ -419,11 +420,6 @@ static int mt_start(gobj_t *gobj)
     if (!gclass_find(GCLASS_GSOCK_NAME)) {
         gobj_log(GOBJ_LOG_ERROR, gobj, "GConnex: the GSock gclass is not registered", NULL);
         return GOBJ_ENOENT;
-    }
-    if (json_array_size(priv->destinations) == 0) {
-        gobj_log(GOBJ_LOG_ERROR, gobj, "GConnex: destinations is empty: nowhere to connect",
-                 "attr", json_string("destinations"), NULL);
-        return GOBJ_ECONFIG;
     }
     int rc = subscribe_subscriber(gobj);
     if (rc == GOBJ_ENOENT)

@@ -36,8 +36,7 @@ static int check_destination(const json_t *d, size_t i, char *why, size_t why_le
                     NULL, ix);
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)d, key, v)
-    {
+    json_object_foreach ((json_t *)d, key, v) {
         if (strcmp(key, "host") && strcmp(key, "port") && strcmp(key, "path") &&
             strcmp(key, "ssl_options"))
             return fail(why, why_len, attr, a,
@@ -53,8 +52,8 @@ static int check_destination(const json_t *d, size_t i, char *why, size_t why_le
             return fail(why, why_len, attr, a, "%sentry %lld: path must be a non-empty string",
                         NULL, ix);
         if (host || port)
-            return fail(why, why_len, attr, a, "%sentry %lld: give {path} or {host, port}, not both",
-                        NULL, ix);
+            return fail(why, why_len, attr, a,
+                        "%sentry %lld: give {path} or {host, port}, not both", NULL, ix);
         return 0;
     }
     if (!json_is_string(host) || !*json_string_value(host))
@@ -79,8 +78,12 @@ int connex__explain(const json_t *attrs, char *why, size_t why_len, const char *
 {
     json_t *dests = json_object_get(attrs, "destinations");
     if (dests && !json_is_array(dests))
-        return fail(why, why_len, attr, "destinations", "%smust be an array of {host, port} or {path}",
-                    NULL, 0);
+        return fail(why, why_len, attr, "destinations",
+                    "%smust be an array of {host, port} or {path}", NULL, 0);
+    /* destinations is read only: one that is empty at create stays so. */
+    if (json_array_size(dests) == 0)
+        return fail(why, why_len, attr, "destinations",
+                    "%sis empty: give at least one {host, port} or {path}", NULL, 0);
     for (size_t i = 0; i < json_array_size(dests); i++) {
         int rc = check_destination(json_array_get(dests, i), i, why, why_len, attr);
         if (rc < 0)

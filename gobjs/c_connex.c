@@ -513,11 +513,11 @@ static int ac_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev;
     (void)kw;
-    if (src != gobj)
+    if (src != gobj) {
+        gobj_change_state(gobj, ST_WAIT_RETRY); /* not the timer: nothing happened */
         return GOBJ_EINVAL;
+    }
     connex_priv_t *priv = gobj_priv(gobj);
-    if (the_sock(gobj))
-        return 0; /* an attempt is in progress already */
     if (!gobj_is_running(gobj) || priv->disabled) {
         gobj_change_state(gobj, ST_IDLE);
         return 0;
@@ -567,8 +567,10 @@ static int ac_drop(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 static int ac_sock_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     connex_priv_t *priv = gobj_priv(gobj);
-    if (!src || src != the_sock(gobj))
-        return 0; /* not our current GSock */
+    if (!src || src != the_sock(gobj)) {
+        gobj_change_state(gobj, ST_WAIT_CONNECTED); /* not our GSock: nothing happened */
+        return 0;
+    }
     priv->n_connects++;
     priv->up = true;
     reset_backoff(priv);
@@ -595,8 +597,10 @@ static int ac_sock_pass(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 static int ac_sock_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     connex_priv_t *priv = gobj_priv(gobj);
-    if (!src || src != the_sock(gobj))
-        return 0;
+    if (!src || src != the_sock(gobj)) {
+        gobj_change_state(gobj, priv->up ? ST_CONNECTED : ST_WAIT_CONNECTED);
+        return 0; /* not our GSock: nothing happened */
+    }
     gobj_destroy(src);
     bool was_up = priv->up, dropped = priv->dropping, gave_up = false;
     priv->up = false;
@@ -648,49 +652,49 @@ static int ac_closed(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
  *                        EV_CONNECTED    v
  *                                     ST_CONNECTED --EV_DISCONNECTED--> ST_WAIT_RETRY
  *
- * The actions choose the next state (the outcome depends on the counters and
- * on `disabled`), so most rows keep the state in the table.
+ * A row's next state is the usual outcome; an action overrides it where the
+ * outcome depends on the counters, on `disabled` or on whether the GConnex
+ * runs (an attempt that fails at once, giving up), and where the event came
+ * from someone else than the timer or the current GSock (nothing happens).
+ * EV_CONNECT in ST_IDLE keeps NULL: refused when stopped or disabled.
  */
 /* clang-format off */
 static const gobj_row_t st_idle[] = {
     /*       event              action                next state */
-    GOBJ_ROW(EV_CONNECT,        ac_connect,           NULL),
-    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         NULL),
-    GOBJ_ROW(EV_DROP,           ac_drop,              NULL),
-    GOBJ_ROW(EV_CONNEX_TIMER,   ac_timer,             NULL),
-    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            NULL),
+    GOBJ_ROW(EV_CONNECT,        ac_connect,           NULL),              /* ST_WAIT_RETRY */
+    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         ST_IDLE),
+    GOBJ_ROW(EV_DROP,           ac_drop,              ST_IDLE),
+    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_IDLE),
     {NULL, NULL, NULL, NULL},
 };
 
 static const gobj_row_t st_wait_retry[] = {
-    GOBJ_ROW(EV_CONNECT,        ac_connect,           NULL),
-    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         NULL),
-    GOBJ_ROW(EV_DROP,           ac_drop,              NULL),
-    GOBJ_ROW(EV_CONNEX_TIMER,   ac_timer,             NULL),    /* ST_WAIT_CONNECTED */
-    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            NULL),
+    GOBJ_ROW(EV_CONNECT,        ac_connect,           ST_WAIT_RETRY),     /* timer at 0 ms */
+    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         ST_WAIT_RETRY),
+    GOBJ_ROW(EV_DROP,           ac_drop,              ST_WAIT_RETRY),
+    GOBJ_ROW(EV_CONNEX_TIMER,   ac_timer,             ST_WAIT_CONNECTED), /* or failed at once */
+    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_WAIT_RETRY),
     {NULL, NULL, NULL, NULL},
 };
 
 static const gobj_row_t st_wait_connected[] = {
-    GOBJ_ROW(EV_CONNECT,        ac_connect,           NULL),
-    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         NULL),
-    GOBJ_ROW(EV_DROP,           ac_drop,              NULL),
+    GOBJ_ROW(EV_CONNECT,        ac_connect,           ST_WAIT_CONNECTED),
+    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         ST_WAIT_CONNECTED),
+    GOBJ_ROW(EV_DROP,           ac_drop,              ST_WAIT_CONNECTED),
     GOBJ_ROW(EV_CONNECTED,      ac_sock_connected,    ST_CONNECTED),
-    GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, NULL),    /* ST_WAIT_RETRY or ST_IDLE */
-    GOBJ_ROW(EV_CONNEX_TIMER,   ac_timer,             NULL),
-    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            NULL),
+    GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, ST_WAIT_RETRY),     /* or ST_IDLE */
+    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_WAIT_CONNECTED),
     {NULL, NULL, NULL, NULL},
 };
 
 static const gobj_row_t st_connected[] = {
-    GOBJ_ROW(EV_CONNECT,        ac_connect,           NULL),
-    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         NULL),
-    GOBJ_ROW(EV_DROP,           ac_drop,              NULL),
-    GOBJ_ROW(EV_RX_DATA,        ac_sock_pass,         NULL),
-    GOBJ_ROW(EV_TRANSMIT_READY, ac_sock_pass,         NULL),
-    GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, NULL),    /* ST_WAIT_RETRY or ST_IDLE */
-    GOBJ_ROW(EV_CONNEX_TIMER,   ac_timer,             NULL),
-    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            NULL),
+    GOBJ_ROW(EV_CONNECT,        ac_connect,           ST_CONNECTED),
+    GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         ST_CONNECTED),
+    GOBJ_ROW(EV_DROP,           ac_drop,              ST_CONNECTED),
+    GOBJ_ROW(EV_RX_DATA,        ac_sock_pass,         ST_CONNECTED),
+    GOBJ_ROW(EV_TRANSMIT_READY, ac_sock_pass,         ST_CONNECTED),
+    GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, ST_WAIT_RETRY),     /* or ST_IDLE */
+    GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_CONNECTED),
     {NULL, NULL, NULL, NULL},
 };
 /* clang-format on */

@@ -307,6 +307,8 @@ static json_t *sock_kw(connex_priv_t *priv, const json_t *dest)
 static bool attempt_failed(gobj_t *gobj, const char *reason, const char *err)
 {
     connex_priv_t *priv = gobj_priv(gobj);
+    if (!reason)
+        reason = "unknown reason";
     priv->n_failures++;
     priv->failures_in_row++;
     char msg[600];

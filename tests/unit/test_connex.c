@@ -519,6 +519,13 @@ static void test_no_reentry(void)
     t_in_call = false;
     T_ASSERT(RUN_UNTIL(crec.connected == 4, 5000));
     T_EQ_INT(crec.in_call_events, 0);
+    /* EV_DROP then gobj_stop in the same turn: still one EV_DISCONNECTED. */
+    T_EQ_INT(gobj_send_event(connex, EV_DROP, NULL, NULL), 0);
+    T_EQ_INT(gobj_stop(connex), 0);
+    t_run_for(100);
+    T_EQ_INT(crec.disconnected, 4);
+    T_EQ_STR(crec.reason, "stopped");
+    T_EQ_INT(crec.connected, 4);
     t_end();
 }
 

@@ -461,11 +461,9 @@ static void mt_destroy(gobj_t *gobj)
 static void mt_writing(gobj_t *gobj, const char *attr)
 {
     connex_priv_t *priv = gobj_priv(gobj);
+    /* The other attributes are read when they are needed: the GSock's at
+     * each attempt, the backoff's when a wait starts. */
     gobj_t *sock = the_sock(gobj);
-    if (strcmp(attr, "inactivity_timeout") == 0 && sock) {
-        gobj_write_int(sock, "inactivity_timeout", priv->inactivity_timeout);
-        return;
-    }
     if (strcmp(attr, "disabled") != 0 || !gobj_is_running(gobj))
         return;
     if (priv->disabled) {

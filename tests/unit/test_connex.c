@@ -615,6 +615,53 @@ static void test_inactivity(void)
     t_end();
 }
 
+/* inactivity_timeout written while connected applies from the next
+ * connection. */
+static void test_inactivity_write(void)
+{
+    setup();
+    int port = t_server();
+    t_connex(json_pack("{s:[o], s:i}", "destinations", dest(port), "backoff_initial", 10));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 5000));
+    t_run_for(100);
+    T_EQ_INT(crec.disconnected, 0);
+    T_EQ_INT(gobj_write_int(connex, "inactivity_timeout", 50), 0);
+    T_EQ_INT(gobj_send_event(connex, EV_DROP, NULL, NULL), 0);
+    T_ASSERT(RUN_UNTIL(crec.disconnected == 2, 5000));
+    T_EQ_INT(crec.connected, 2);
+    T_EQ_STR(crec.reason, "inactivity timeout");
+    t_end();
+}
+
+/* A subscriber named by the attribute; one that does not exist fails the
+ * start. */
+static void test_subscriber(void)
+{
+    setup();
+    srec.echo = true;
+    int port = t_server();
+    cli = gobj_create("cli", gclass_find("TCli"), NULL, NULL);
+    connex = gobj_create("connex", gclass_find(GCLASS_GCONNEX_NAME),
+                         json_pack("{s:[o], s:s}", "destinations", dest(port), "subscriber", "cli"),
+                         NULL);
+    T_ASSERT(connex != NULL);
+    T_EQ_INT(gobj_start(connex), 0);
+    send_str(connex, "hi");
+    T_ASSERT(RUN_UNTIL(crec.rx_len == 2, 5000));
+    T_EQ_INT(crec.connected, 1);
+    gobj_destroy(connex);
+    gobj_t *lost = gobj_create("lost", gclass_find(GCLASS_GCONNEX_NAME),
+                               json_pack("{s:[o], s:s}", "destinations", dest(port), "subscriber",
+                                         "nobody"),
+                               NULL);
+    T_ASSERT(lost != NULL);
+    T_EQ_INT(gobj_start(lost), GOBJ_ENOENT);
+    T_ASSERT(t_log_find("error", "nobody") >= 1);
+    gobj_destroy(lost);
+    t_end();
+}
+
 /* A unix destination, and framing through gsock_attrs. */
 static void test_unix_framing(void)
 {
@@ -733,6 +780,8 @@ int main(void)
     test_bad_attrs();
     test_backoff();
     test_inactivity();
+    test_inactivity_write();
+    test_subscriber();
     test_unix_framing();
     test_tls();
     return t_done();

@@ -535,8 +535,12 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_log(GOBJ_LOG_ERROR, gobj, "GConnex: EV_SEND_DATA expects {data: string}", NULL);
         return GOBJ_EINVAL;
     }
-    gobj_t *sock = gobj_in_this_state(gobj, ST_CONNECTED) ? the_sock(gobj) : NULL;
-    if (sock)
+    /* A connection we are dropping, or whose GSock has closed and not yet
+     * told us (a write error inside an earlier send), takes nothing more:
+     * the data waits for the next connection. */
+    gobj_t *sock =
+        gobj_in_this_state(gobj, ST_CONNECTED) && !priv->dropping ? the_sock(gobj) : NULL;
+    if (sock && gobj_has_input_event(sock, ev))
         return gobj_send_event(sock, ev, json_incref(kw), gobj);
     size_t len = json_string_length(data);
     if ((int64_t)len > priv->tx_queue_max - priv->tx_queued) {

@@ -519,13 +519,28 @@ static void test_no_reentry(void)
     t_in_call = false;
     T_ASSERT(RUN_UNTIL(crec.connected == 4, 5000));
     T_EQ_INT(crec.in_call_events, 0);
+    /* Sent after EV_DROP, before the EV_DISCONNECTED: kept for the next
+     * connection, no error. */
+    srec.echo = false;
+    free(srec.rx);
+    srec.rx = NULL;
+    srec.rx_len = srec.rx_cap = 0;
+    srec.keep_rx = true;
+    T_EQ_INT(gobj_write_int(connex, "backoff_initial", 10), 0);
+    t_log_clear();
+    T_EQ_INT(gobj_send_event(connex, EV_DROP, NULL, NULL), 0);
+    T_EQ_INT(send_str(connex, "later"), 5);
+    T_EQ_INT(t_log_find("error", NULL), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 5 && srec.rx_len == 5, 5000));
+    T_ASSERT(srec.rx && memcmp(srec.rx, "later", 5) == 0);
+    T_EQ_INT(crec.disconnected, 4);
     /* EV_DROP then gobj_stop in the same turn: still one EV_DISCONNECTED. */
     T_EQ_INT(gobj_send_event(connex, EV_DROP, NULL, NULL), 0);
     T_EQ_INT(gobj_stop(connex), 0);
     t_run_for(100);
-    T_EQ_INT(crec.disconnected, 4);
+    T_EQ_INT(crec.disconnected, 5);
     T_EQ_STR(crec.reason, "stopped");
-    T_EQ_INT(crec.connected, 4);
+    T_EQ_INT(crec.connected, 5);
     t_end();
 }
 

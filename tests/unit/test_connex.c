@@ -245,6 +245,26 @@ static void test_echo(void)
     t_end();
 }
 
+/* Output the GSock had to queue: EV_TRANSMIT_READY, republished. */
+static void test_transmit_ready(void)
+{
+    setup();
+    t_server();
+    int port = (int)gobj_read_int(server, "port");
+    t_connex(json_pack("{s:[o]}", "destinations", dest(port)));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 5000));
+    size_t n = 16u << 20; /* more than loopback takes at once */
+    char *big = calloc(1, n);
+    json_t *kw = json_object();
+    json_object_set_new(kw, "data", json_stringn_nocheck(big, n));
+    free(big);
+    T_ASSERT(gobj_send_event(connex, EV_SEND_DATA, kw, NULL) > 0);
+    T_ASSERT(RUN_UNTIL(crec.tx_ready == 1 && srec.rx_len == n, 20000));
+    T_EQ_INT(crec.bad_connex, 0);
+    t_end();
+}
+
 /* The peer closes: one EV_DISCONNECTED, then a new connection after the
  * backoff; several times. */
 static void test_reconnect(void)
@@ -783,6 +803,7 @@ int main(void)
     signal(SIGPIPE, SIG_DFL);
     t_init();
     test_echo();
+    test_transmit_ready();
     test_reconnect();
     test_rotation();
     test_gave_up();

@@ -475,6 +475,23 @@ static void test_stop_destroy(void)
     }
 }
 
+/* Stopped then destroyed in one turn: the posted EV_DISCONNECTED is dropped
+ * with it. */
+static void test_stop_then_destroy(void)
+{
+    setup();
+    int port = t_server();
+    t_connex(json_pack("{s:[o]}", "destinations", dest(port)));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 5000));
+    T_EQ_INT(gobj_stop(connex), 0);
+    gobj_destroy(connex);
+    t_run_for(50);
+    T_EQ_INT(crec.disconnected, 0);
+    T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000)); /* the server saw it close */
+    t_end();
+}
+
 /* The subscriber destroys the GConnex from inside its actions. */
 static void test_destroy_inside(void)
 {
@@ -811,6 +828,7 @@ int main(void)
     test_queue();
     test_queue_max();
     test_stop_destroy();
+    test_stop_then_destroy();
     test_destroy_inside();
     test_no_reentry();
     test_bad_attrs();

@@ -11,11 +11,13 @@
 extern const gclass_def_t gobj__gtimer_def;
 extern const gclass_def_t gobj__gsock_def;
 extern const gclass_def_t gobj__gserversock_def;
+extern const gclass_def_t gobj__gconnex_def;
 
 static const gclass_def_t *const builtins[] = {
     &gobj__gtimer_def,
     &gobj__gsock_def,
     &gobj__gserversock_def,
+    &gobj__gconnex_def,
 };
 
 int gobj_register_builtin_gclasses(void)

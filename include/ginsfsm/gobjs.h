@@ -111,6 +111,37 @@ GOBJ_DECLARE_EVENT(EV_SESSION_CLOSED);
 GOBJ_DECLARE_STATE(ST_LISTENING);
 GOBJ_DECLARE_STATE(ST_PAUSED);
 
+/*--------------------------------------------------------------------------*
+ *  GConnex: a client connection kept up over a list of destinations.
+ *  Owns one GSock child ("sock", a new one per attempt) and republishes its
+ *  events with "connex" (the GConnex's full name) added to the kw.
+ *  attrs: destinations ([{host, port} | {path}, each with ssl_options?]),
+ *         ssl_options ({}), gsock_attrs ({}: framing, ...; checked as a
+ *         GSock's create kw), connect_timeout (ms, 10000),
+ *         inactivity_timeout (ms, 0 = off), backoff_initial (ms, 500),
+ *         backoff_max (ms, 30000), backoff_jitter (0..1, 0.2), max_retries
+ *         (0 = for ever), tx_queue_max (bytes, 1048576), disabled (false;
+ *         writable: true drops and stops retrying, false resumes),
+ *         subscriber (string; default the parent)
+ *  stats: n_attempts, n_failures, n_connects, n_refused, tx_queued
+ *  in:  EV_CONNECT {}          connect now, resetting the backoff
+ *       EV_SEND_DATA {data}    connected: to the GSock; else queued up to
+ *                              tx_queue_max bytes, then refused (-ENOSPC)
+ *       EV_DROP {}             drop now; reconnect after the backoff
+ *  out (published; the subscriber is subscribed at create):
+ *       EV_CONNECTED {peername, sockname, tls?, connex}
+ *       EV_RX_DATA {data, connex}
+ *       EV_TRANSMIT_READY {connex}
+ *       EV_DISCONNECTED {peername, sockname, reason, errno?, connex}
+ *                              only after EV_CONNECTED, one per connection
+ *       EV_CONNEX_GAVE_UP {destinations, attempts, connex}
+ *                              after max_retries failed attempts in a row
+ *  States: ST_IDLE, ST_WAIT_RETRY, ST_WAIT_CONNECTED, ST_CONNECTED.
+ *--------------------------------------------------------------------------*/
+#define GCLASS_GCONNEX_NAME "GConnex"
+GOBJ_DECLARE_EVENT(EV_CONNEX_GAVE_UP);
+GOBJ_DECLARE_STATE(ST_WAIT_RETRY);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

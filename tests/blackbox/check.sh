@@ -64,4 +64,15 @@ if run 0 "$GSERVE" -c "$TICKER" -s GTimer.subscriber=ticker -s timer.msec=5 --ch
     lines "$TMP/err" 0 && pass "-s GClass.attr not shadowed: no warning"
 fi
 
+# GConnex: its mt_check sees the destinations' shape and, through GSock's
+# own check, its gsock_attrs.
+printf '{"tree": {"gclass": "GConnex", "name": "up", "attrs": {"destinations": [{"host": "127.0.0.1", "port": 9}], "gsock_attrs": {"framing": "frames"}}}}' >"$TMP/connex.json"
+usage_error "--check: GConnex gsock_attrs" "gsock_attrs: GSock attribute 'framing'" -- \
+    "$GSERVE" -c "$TMP/connex.json" --check
+usage_error "--check: GConnex destinations" "destinations: entry 0: port" -- \
+    "$GSERVE" -c "$TMP/connex.json" -s 'up.gsock_attrs={}' -s 'up.destinations=[{"host":"x"}]' --check
+if run 0 "$GSERVE" -c "$TMP/connex.json" -s 'up.gsock_attrs={"framing":"line"}' --check; then
+    contains "$TMP/out" "configuration OK (1 gobjs)" && pass "--check of a good GConnex"
+fi
+
 finish

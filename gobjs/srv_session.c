@@ -37,13 +37,13 @@ int srv_session__explain(const char *session_gclass, const json_t *session_attrs
                                                      : NULL;
     if (bad) {
         *attr = bad;
-        snprintf(why, why_len, "GServerSock: %s must be a JSON object", bad);
+        snprintf(why, why_len, "%s must be a JSON object", bad);
         return GOBJ_ECONFIG;
     }
     int rc = gclass_check_attrs(gclass_find(GCLASS_GSOCK_NAME), gsock_attrs, inner, sizeof inner);
     if (rc < 0) {
         *attr = "gsock_attrs";
-        snprintf(why, why_len, "GServerSock: gsock_attrs: %s", inner);
+        snprintf(why, why_len, "gsock_attrs: %s", inner);
         return GOBJ_ECONFIG;
     }
     if (!session_gclass || !*session_gclass)
@@ -53,14 +53,13 @@ int srv_session__explain(const char *session_gclass, const json_t *session_attrs
         if (!need_gclass)
             return 0;
         *attr = "session_gclass";
-        snprintf(why, why_len, "GServerSock: session_gclass '%s' is not a registered gclass",
-                 session_gclass);
+        snprintf(why, why_len, "session_gclass '%s' is not a registered gclass", session_gclass);
         return GOBJ_ECONFIG;
     }
     rc = gclass_check_attrs(gc, session_attrs, inner, sizeof inner);
     if (rc < 0) {
         *attr = "session_attrs";
-        snprintf(why, why_len, "GServerSock: session_attrs: %s", inner);
+        snprintf(why, why_len, "session_attrs: %s", inner);
         return GOBJ_ECONFIG;
     }
     return 0;
@@ -69,26 +68,23 @@ int srv_session__explain(const char *session_gclass, const json_t *session_attrs
 int srv_session__check(gobj_t *server, const char *session_gclass, const json_t *session_attrs,
                        const json_t *gsock_attrs, bool need_gclass)
 {
-    char why[600];
+    char why[600], msg[640];
     const char *attr = NULL;
     int rc = srv_session__explain(session_gclass, session_attrs, gsock_attrs, need_gclass, why,
                                   sizeof why, &attr);
-    if (rc < 0)
-        gobj_log(GOBJ_LOG_ERROR, server, why, "attr", json_string(attr), NULL);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "GServerSock: %s", why);
+        gobj_log(GOBJ_LOG_ERROR, server, msg, "attr", json_string(attr), NULL);
+    }
     return rc;
 }
 
 int srv_session__mt_check(const json_t *attrs, char *why, size_t why_len)
 {
     const char *attr = NULL;
-    int rc = srv_session__explain(json_string_value(json_object_get(attrs, "session_gclass")),
-                                  json_object_get(attrs, "session_attrs"),
-                                  json_object_get(attrs, "gsock_attrs"), true, why, why_len, &attr);
-    /* The caller names the gobj and its gclass already. */
-    static const char prefix[] = "GServerSock: ";
-    if (rc < 0 && strncmp(why, prefix, sizeof prefix - 1) == 0)
-        memmove(why, why + sizeof prefix - 1, strlen(why + sizeof prefix - 1) + 1);
-    return rc;
+    return srv_session__explain(json_string_value(json_object_get(attrs, "session_gclass")),
+                                json_object_get(attrs, "session_attrs"),
+                                json_object_get(attrs, "gsock_attrs"), true, why, why_len, &attr);
 }
 
 void srv_session__fail(gobj_t *server, gclass_t *session_gc, const char *cause)

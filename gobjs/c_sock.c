@@ -104,6 +104,10 @@ GOBJ_DEFINE_EVENT(EV_CONNECTED);      /* out: {peername, sockname, tls?} */
 GOBJ_DEFINE_EVENT(EV_RX_DATA);        /* out: {data} */
 GOBJ_DEFINE_EVENT(EV_TRANSMIT_READY); /* out: {} */
 GOBJ_DEFINE_EVENT(EV_DISCONNECTED);   /* out: {peername, sockname, reason, errno?} */
+GOBJ_DEFINE_EVENT(EV_PAUSE_RX);       /* in:  {} hold reading (sock_flow.c) */
+GOBJ_DEFINE_EVENT(EV_RESUME_RX);      /* in:  {} */
+GOBJ_DEFINE_EVENT(EV_SHUTDOWN);       /* in:  {} nothing more to send: FIN once written */
+GOBJ_DEFINE_EVENT(EV_RX_EOF);         /* out: {} half_close: the peer sends nothing more */
 
 /* Internal input events: loop activity turned into events by the callbacks
  * below (src = the GSock itself), and the hand-over from a GServerSock. */
@@ -157,7 +161,8 @@ static void release_fd(gobj_t *gobj)
         evutil_freeaddrinfo(priv->ai_list);
         priv->ai_list = priv->ai_next = NULL;
     }
-    priv->rx_paused = priv->rx_eof = false;
+    priv->rx_paused = priv->rx_eof = priv->rx_held = false;
+    priv->tx_shut_wanted = priv->tx_shut = false;
     gsock_framer__reset(priv->framer);
     priv->drop_deadline = 0;
     priv->retry_at = 0;
@@ -251,8 +256,9 @@ static void go_connected(gobj_t *gobj)
     gobj_change_state(gobj, ST_CONNECTED);
     /* Output sent while connecting is waiting, perhaps above the high
      * water already. */
-    gsock__rx_enable(priv, !priv->rx_paused);
+    gsock__rx_enable(priv, gsock__rx_wanted(priv));
     gsock__tx_enable(priv, priv->q_len > 0);
+    gsock__shut_if_wanted(gobj); /* EV_SHUTDOWN while connecting, nothing queued */
     gsock__rearm_timer(gobj);
     json_t *kw = json_object();
     json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
@@ -265,7 +271,7 @@ static void go_connected(gobj_t *gobj)
 /* Close after flushing: with nothing queued (or not connected yet) at once;
  * otherwise reading stops (nothing more is wanted from the peer), the queue
  * is written, and drop_timeout bounds the wait (ST_CLOSING). */
-static void graceful_close(gobj_t *gobj, const char *reason)
+void gsock__graceful_close(gobj_t *gobj, const char *reason)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     if (!priv->connected || priv->q_len == 0) {
@@ -432,7 +438,7 @@ static int stop_sock(gobj_t *gobj)
         return 0;
     }
     if (priv->session || priv->fd >= 0)
-        graceful_close(gobj, "stopped");
+        gsock__graceful_close(gobj, "stopped");
     /* Still flushing, or the EV_DISCONNECTED waits for the next turn: the
      * owner (gserve's shutdown) waits for gobj_stopped, which release_fd
      * calls when the descriptor is closed, or publish_owed. */
@@ -669,6 +675,7 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         return 0;
     }
     gsock__check_low_water(gobj);
+    gsock__shut_if_wanted(gobj);
     gobj_publish_event(gobj, EV_TRANSMIT_READY, json_object());
     return 0;
 }
@@ -701,6 +708,8 @@ void gsock__uncork(gobj_t *gobj)
     }
     if (gobj_in_this_state(gobj, ST_CLOSING))
         gsock__sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", 0);
+    else
+        gsock__shut_if_wanted(gobj);
 }
 
 int gsock__corked_push(gobj_t *gobj)
@@ -735,6 +744,8 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_SEND_DATA expects {data: string}", NULL);
         return GOBJ_EINVAL;
     }
+    if (GOBJ_UNLIKELY(priv->tx_shut_wanted))
+        return gsock__send_after_shutdown(gobj);
     size_t len = json_string_length(data);
     if (GOBJ_UNLIKELY(priv->framer))
         return gsock__send_framed(gobj, data, len);
@@ -785,7 +796,7 @@ static int ac_drop(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
     priv->in_call = true; /* the dropper gets EV_DISCONNECTED after its send */
-    graceful_close(gobj, "dropped");
+    gsock__graceful_close(gobj, "dropped");
     priv->in_call = false;
     return 0;
 }
@@ -837,6 +848,23 @@ static int ac_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
+/* The subscriber's hold on reading and the half-close are sock_flow.c; the
+ * rows keep short names (and the diagram its labels). */
+static int ac_pause_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    return gsock__ac_pause_rx(gobj, ev, kw, src);
+}
+
+static int ac_resume_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    return gsock__ac_resume_rx(gobj, ev, kw, src);
+}
+
+static int ac_shutdown(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    return gsock__ac_shutdown(gobj, ev, kw, src);
+}
+
 /*---------------------------------------------------------------------*
  *  FSM
  *---------------------------------------------------------------------*/
@@ -878,6 +906,9 @@ static const gobj_row_t st_disconnected[] = {
     GOBJ_ROW(EV_DROP,            NULL,               NULL),  /* nothing to drop */
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* EV_DISCONNECTED, later */
     GOBJ_ROW(EV_GSOCK_ABANDONED, ac_abandoned,       NULL),  /* destroys self */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),  /* for the next connection */
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        NULL,               NULL),  /* nothing to shut */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -888,6 +919,9 @@ static const gobj_row_t st_wait_connected[] = {
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),  /* applies from EV_CONNECTED */
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        ac_shutdown,        NULL),  /* once connected and written */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -899,6 +933,9 @@ static const gobj_row_t st_handshake[] = {
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),  /* applies from EV_CONNECTED */
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        ac_shutdown,        NULL),  /* once connected and written */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -910,6 +947,9 @@ static const gobj_row_t st_connected[] = {
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* ST_CLOSING or closed */
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* inactivity */
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        ac_shutdown,        NULL),  /* FIN once written; after EOF: close */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -920,6 +960,9 @@ static const gobj_row_t st_closing[] = {
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* bounds the wait */
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* drop_timeout, inactivity */
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        NULL,               NULL),  /* reading is over */
+    GOBJ_ROW(EV_RESUME_RX,       NULL,               NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        NULL,               NULL),  /* closing already */
     {NULL, NULL, NULL, NULL},
 };
 static const gobj_state_def_t sock_states[] = {
@@ -940,6 +983,10 @@ static const gobj_event_def_t sock_events[] = {
     {EV_RX_DATA, GOBJ_EV_OUT, "{data}"},
     {EV_TRANSMIT_READY, GOBJ_EV_OUT, "{}"},
     {EV_DISCONNECTED, GOBJ_EV_OUT, "{peername, sockname, reason, errno?}"},
+    {EV_PAUSE_RX, GOBJ_EV_IN, "{}"},
+    {EV_RESUME_RX, GOBJ_EV_IN, "{}"},
+    {EV_SHUTDOWN, GOBJ_EV_IN, "{}"},
+    {EV_RX_EOF, GOBJ_EV_OUT, "{}"},
     {EV_GSOCK_READABLE, GOBJ_EV_IN, "{} internal: the socket is readable"},
     {EV_GSOCK_WRITABLE, GOBJ_EV_IN, "{} internal: writable, or the connect finished"},
     {EV_GSOCK_TIMER, GOBJ_EV_IN, "{} internal: a deadline may have passed"},

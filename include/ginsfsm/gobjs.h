@@ -52,11 +52,16 @@ GOBJ_DECLARE_STATE(ST_ARMED);
  *                                           header added; > max_frame is
  *                                           refused (GOBJ_EINVAL), not sent
  *       EV_DROP {}                          flush pending output, then close
+ *       EV_PAUSE_RX {} / EV_RESUME_RX {}    hold reading / let it go on
+ *       EV_SHUTDOWN {}                      nothing more to send: FIN once
+ *                                           the queue is written (after
+ *                                           EV_RX_EOF: close once written)
  *  out (published; the subscriber is subscribed at create):
  *       EV_CONNECTED {peername, sockname}
  *       EV_RX_DATA {data}                   use json_string_length(data);
  *                                           framing: exactly one whole frame
  *       EV_TRANSMIT_READY {}                queued output has drained
+ *       EV_RX_EOF {}                        half_close: the peer's FIN
  *       EV_DISCONNECTED {peername, sockname, reason, errno?}
  *                                           exactly once per EV_CONNECTED
  *                                           (or per failed EV_CONNECT);
@@ -72,6 +77,10 @@ GOBJ_DECLARE_EVENT(EV_CONNECTED);
 GOBJ_DECLARE_EVENT(EV_RX_DATA);
 GOBJ_DECLARE_EVENT(EV_TRANSMIT_READY);
 GOBJ_DECLARE_EVENT(EV_DISCONNECTED);
+GOBJ_DECLARE_EVENT(EV_PAUSE_RX);
+GOBJ_DECLARE_EVENT(EV_RESUME_RX);
+GOBJ_DECLARE_EVENT(EV_SHUTDOWN);
+GOBJ_DECLARE_EVENT(EV_RX_EOF);
 GOBJ_DECLARE_STATE(ST_DISCONNECTED);
 GOBJ_DECLARE_STATE(ST_WAIT_CONNECTED);
 GOBJ_DECLARE_STATE(ST_CONNECTED);

@@ -50,7 +50,8 @@
  *     read).  With framing "none" the path is the plain one, one branch.
  *   - Split by concern: sock_io.c (loop glue, queue, backpressure, framed
  *     sends), sock_rx.c (reading, frame delivery), sock_connect.c (client
- *     connect, adoption), sock_addr.c (addresses).
+ *     connect, adoption), sock_addr.c (addresses), sock_handshake.c (TLS
+ *     handshake), sock_flow.c (holding reading, half-close).
  *   - Destroying the GSock from any action (also inside the subscriber's
  *     EV_CONNECTED, EV_RX_DATA or EV_DISCONNECTED) is safe: the core defers
  *     the free, mt_destroy closes the descriptor and frees the libevent
@@ -133,7 +134,7 @@ GOBJ_DEFINE_STATE(ST_CLOSING);
  *  Helpers: closing
  *---------------------------------------------------------------------*/
 /* Release the descriptor and everything tied to it, without publishing. */
-static void release_fd(gobj_t *gobj)
+void gsock__release_fd(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     gsock__free_events(priv);
@@ -190,7 +191,7 @@ void gsock__sock_close(gobj_t *gobj, const char *reason, int err)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     if (!priv->session) {
-        release_fd(gobj);
+        gsock__release_fd(gobj);
         return;
     }
     priv->session = false;
@@ -201,7 +202,7 @@ void gsock__sock_close(gobj_t *gobj, const char *reason, int err)
     json_object_set_new(kw, "reason", json_string(reason));
     if (err)
         json_object_set_new(kw, "errno", json_string(gobj_err_name(-err)));
-    release_fd(gobj);
+    gsock__release_fd(gobj);
     gobj_change_state(gobj, ST_DISCONNECTED);
     /* No re-entrant callbacks: a close caused by a call from outside (a
      * write error in EV_SEND_DATA, EV_DROP, gobj_stop) is announced on a
@@ -246,7 +247,7 @@ void gsock__close_on_error(gobj_t *gobj, int err)
 
 /* The connection is up (client connect done, or accepted): start reading,
  * arm the inactivity timer, and announce it. */
-static void go_connected(gobj_t *gobj)
+void gsock__go_connected(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     priv->connected = true;
@@ -284,81 +285,6 @@ void gsock__graceful_close(gobj_t *gobj, const char *reason)
         priv->drop_deadline = gobj_loop_now_msec() + (uint64_t)priv->drop_timeout;
     gobj_change_state(gobj, ST_CLOSING);
     gsock__rearm_timer(gobj);
-}
-
-/*---------------------------------------------------------------------*
- *  Helpers: TLS handshake
- *---------------------------------------------------------------------*/
-/* The handshake failed or timed out.  A client reports it as the one
- * EV_DISCONNECTED of its connect; an accepted GSock was never announced, so
- * it tells nobody: it counts the failure on its server, closes, and
- * destroys itself (its subscriber never saw it and will not). */
-static void tls_failed(gobj_t *gobj, const char *why, int err)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    char reason[320];
-    snprintf(reason, sizeof reason, "TLS handshake failed: %s", why);
-    gobj_log(GOBJ_LOG_DEBUG, gobj, reason, "peername",
-             json_string(priv->peername ? priv->peername : ""), NULL);
-    if (!priv->link) {
-        gsock__sock_close(gobj, reason, err);
-        return;
-    }
-    priv->link->tls_failures++;
-    priv->session = false;
-    release_fd(gobj); /* tells the server, which reads the count */
-    gobj_change_state(gobj, ST_DISCONNECTED);
-    gobj_destroy(gobj);
-}
-
-/* Run the handshake as far as the socket allows, and arm the event the
- * next step waits for. */
-static void do_handshake(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    char why[256];
-    int r = priv->tr->ops->handshake(priv->tr, why, sizeof why);
-    if (r == 1) {
-        gsock__tx_enable(priv, false);
-        /* The peer's first data may have come in with its last handshake
-         * message and sit read ahead inside OpenSSL, where the socket will
-         * not signal it: go_connected's rx_enable finds it. */
-        go_connected(gobj);
-        return;
-    }
-    if (r == GSOCK_IO_WANT_READ || r == GSOCK_IO_WANT_WRITE) {
-        gsock__tx_enable(priv, r == GSOCK_IO_WANT_WRITE);
-        return;
-    }
-    tls_failed(gobj, why, 0);
-}
-
-/* TCP is up (connected or accepted): stack the transports, and run the
- * handshake, if the stack has one, before EV_CONNECTED.  Reading is on
- * whatever the backpressure says: the handshake cannot finish without it. */
-void gsock__start_transport(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    if (priv->tls_ctx) {
-        priv->tr =
-            gsock_transport__tls_new(priv->tls_ctx, &priv->plain, priv->link ? NULL : priv->host);
-        if (!priv->tr) {
-            tls_failed(gobj, "out of memory", ENOMEM);
-            return;
-        }
-    }
-    if (!priv->tr->ops->handshake) {
-        go_connected(gobj);
-        return;
-    }
-    uint64_t now = gobj_loop_now_msec();
-    priv->hs_deadline =
-        now + (uint64_t)(priv->tls_ctx ? gsock_tls__ctx_handshake_timeout(priv->tls_ctx) : 10000);
-    priv->last_activity = now;
-    gobj_change_state(gobj, ST_HANDSHAKE);
-    gsock__rx_enable(priv, true);
-    gsock__rearm_timer(gobj);
-    do_handshake(gobj);
 }
 
 /*---------------------------------------------------------------------*
@@ -419,7 +345,7 @@ static int stop_sock(gobj_t *gobj)
         /* Accepted, in its TLS handshake: it ends as a failed handshake
          * does, unannounced, and destroys itself on the next turn (not
          * here: the caller of gobj_stop may still use it). */
-        release_fd(gobj);
+        gsock__release_fd(gobj);
         gobj_change_state(gobj, ST_DISCONNECTED);
         if (!gobj_is_destroying(gobj))
             gobj_post_event(gobj, EV_GSOCK_ABANDONED, NULL, gobj);
@@ -450,7 +376,7 @@ static void mt_destroy(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     /* The subscriptions are gone already: close without telling anyone. */
     priv->session = false;
-    release_fd(gobj);
+    gsock__release_fd(gobj);
     gsock__session_end(gobj);
     json_decref(priv->owed); /* nobody is subscribed any more */
     priv->owed = NULL;
@@ -605,36 +531,16 @@ static int ac_accepted(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
-/* ST_HANDSHAKE: the socket is readable or writable. */
+/* ST_HANDSHAKE's actions are sock_handshake.c; the rows keep their short
+ * names (and the diagram its labels). */
 static int ac_handshake(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
-    (void)ev;
-    (void)kw;
-    (void)src;
-    gsock__touch(gobj_priv(gobj));
-    do_handshake(gobj);
-    return 0;
+    return gsock__ac_handshake(gobj, ev, kw, src);
 }
 
-/* ST_HANDSHAKE: handshake_timeout or inactivity_timeout. */
 static int ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
-    (void)ev;
-    (void)kw;
-    (void)src;
-    sock_priv_t *priv = gobj_priv(gobj);
-    uint64_t now = gobj_loop_now_msec();
-    if (now >= priv->hs_deadline) {
-        tls_failed(gobj, "handshake timeout", ETIMEDOUT);
-        return 0;
-    }
-    if (priv->inactivity_timeout > 0 &&
-        now >= priv->last_activity + (uint64_t)priv->inactivity_timeout) {
-        tls_failed(gobj, "inactivity timeout", ETIMEDOUT);
-        return 0;
-    }
-    gsock__rearm_timer(gobj);
-    return 0;
+    return gsock__ac_handshake_timer(gobj, ev, kw, src);
 }
 
 /* The receive path is sock_rx.c; the row keeps its short name (and the

@@ -6,6 +6,7 @@ libginsfsm_la_SOURCES += \
 	gobjs/sock_io.c \
 	gobjs/sock_rx.c \
 	gobjs/sock_flow.c \
+	gobjs/sock_handshake.c \
 	gobjs/sock_attrs.c \
 	gobjs/framing.h \
 	gobjs/framing.c \

@@ -211,6 +211,12 @@ void gsock__sock_close(gobj_t *gobj, const char *reason, int err);
 void gsock__graceful_close(gobj_t *gobj, const char *reason);
 void gsock__close_on_error(gobj_t *gobj, int err);
 void gsock__close_in_send(gobj_t *gobj, int err);
+void gsock__release_fd(gobj_t *gobj);
+void gsock__go_connected(gobj_t *gobj);
+
+/* sock_handshake.c */
 void gsock__start_transport(gobj_t *gobj);
+int gsock__ac_handshake(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+int gsock__ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
 
 #endif /* GINSFSM_GOBJS_SOCK_PRIV_H */

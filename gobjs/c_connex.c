@@ -104,6 +104,8 @@ typedef struct {
     int64_t delay;            /* the next backoff before jitter; 0 = backoff_initial */
     bool up;                  /* EV_CONNECTED published, EV_DISCONNECTED not yet */
     bool dropping;            /* we dropped the GSock: its end is not a failure */
+    bool rx_held;             /* EV_PAUSE_RX: each GSock is held until EV_RESUME_RX */
+    bool shut_wanted;         /* EV_SHUTDOWN while down: shut the next connection */
     bool subscribed;
     uint64_t rnd; /* xorshift state for the jitter */
 } connex_priv_t;
@@ -355,6 +357,8 @@ static void attempt(gobj_t *gobj)
     priv->dropping = false;
     gobj_t *sock = gobj_create("sock", gclass_find(GCLASS_GSOCK_NAME), sock_kw(priv, dest), gobj);
     int rc = sock ? gobj_start(sock) : GOBJ_EINVAL;
+    if (rc == 0 && priv->rx_held)
+        gobj_send_event(sock, EV_PAUSE_RX, NULL, gobj);
     if (rc == 0) {
         gobj_change_state(gobj, ST_WAIT_CONNECTED);
         rc = gobj_send_event(sock, EV_CONNECT, NULL, gobj);
@@ -542,6 +546,10 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_in_this_state(gobj, ST_CONNECTED) && !priv->dropping ? the_sock(gobj) : NULL;
     if (sock && gobj_has_input_event(sock, ev))
         return gobj_send_event(sock, ev, json_incref(kw), gobj);
+    if (priv->shut_wanted) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GConnex: EV_SEND_DATA after EV_SHUTDOWN: refused", NULL);
+        return GOBJ_ESTATE;
+    }
     size_t len = json_string_length(data);
     if ((int64_t)len > priv->tx_queue_max - priv->tx_queued) {
         priv->n_refused++;
@@ -581,8 +589,35 @@ static int ac_sock_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     /* The queue goes first, so that what the subscriber sends from its
      * EV_CONNECTED action comes after it. */
     queue_flush(gobj);
+    if (priv->shut_wanted)
+        gobj_send_event(src, EV_SHUTDOWN, NULL, gobj); /* after the queue */
     gobj_publish_event(gobj, ev, with_connex(gobj, kw));
     return 0;
+}
+
+/* EV_PAUSE_RX / EV_RESUME_RX: the hold is the GConnex's, kept across
+ * connections (each new GSock starts held) until EV_RESUME_RX. */
+static int ac_hold(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)kw;
+    (void)src;
+    connex_priv_t *priv = gobj_priv(gobj);
+    priv->rx_held = ev == EV_PAUSE_RX;
+    gobj_t *sock = the_sock(gobj);
+    return sock ? gobj_send_event(sock, ev, NULL, gobj) : 0;
+}
+
+/* EV_SHUTDOWN: nothing more to send on this connection.  While down it
+ * waits for the next connection, after the queue. */
+static int ac_shutdown(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)kw;
+    (void)src;
+    connex_priv_t *priv = gobj_priv(gobj);
+    gobj_t *sock =
+        gobj_in_this_state(gobj, ST_CONNECTED) && !priv->dropping ? the_sock(gobj) : NULL;
+    priv->shut_wanted = true;
+    return sock ? gobj_send_event(sock, ev, NULL, gobj) : 0;
 }
 
 static int ac_sock_pass(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
@@ -607,6 +642,8 @@ static int ac_sock_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_
     }
     gobj_destroy(src);
     bool was_up = priv->up, dropped = priv->dropping, gave_up = false;
+    if (was_up)
+        priv->shut_wanted = false; /* it applied to that connection */
     priv->up = false;
     priv->dropping = false;
     bool go_on = gobj_is_running(gobj) && !priv->disabled;
@@ -669,6 +706,9 @@ static const gobj_row_t st_idle[] = {
     GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         ST_IDLE),
     GOBJ_ROW(EV_DROP,           ac_drop,              ST_IDLE),
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_IDLE),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -678,6 +718,9 @@ static const gobj_row_t st_wait_retry[] = {
     GOBJ_ROW(EV_DROP,           ac_drop,              ST_WAIT_RETRY),
     GOBJ_ROW(EV_CONNEX_TIMER,   ac_timer,             ST_WAIT_CONNECTED), /* or failed at once */
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_WAIT_RETRY),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -688,6 +731,9 @@ static const gobj_row_t st_wait_connected[] = {
     GOBJ_ROW(EV_CONNECTED,      ac_sock_connected,    ST_CONNECTED),
     GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, ST_WAIT_RETRY),     /* or ST_IDLE */
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_WAIT_CONNECTED),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -699,6 +745,10 @@ static const gobj_row_t st_connected[] = {
     GOBJ_ROW(EV_TRANSMIT_READY, ac_sock_pass,         ST_CONNECTED),
     GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, ST_WAIT_RETRY),     /* or ST_IDLE */
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_CONNECTED),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
+    GOBJ_ROW(EV_RX_EOF,         ac_sock_pass,         ST_CONNECTED),
     {NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -719,6 +769,10 @@ static const gobj_event_def_t connex_events[] = {
     {EV_RX_DATA, GOBJ_EV_IN | GOBJ_EV_OUT, "{data, connex}"},
     {EV_TRANSMIT_READY, GOBJ_EV_IN | GOBJ_EV_OUT, "{connex}"},
     {EV_DISCONNECTED, GOBJ_EV_IN | GOBJ_EV_OUT, "{peername, sockname, reason, errno?, connex}"},
+    {EV_PAUSE_RX, GOBJ_EV_IN, "{}"},
+    {EV_RESUME_RX, GOBJ_EV_IN, "{}"},
+    {EV_SHUTDOWN, GOBJ_EV_IN, "{}"},
+    {EV_RX_EOF, GOBJ_EV_IN | GOBJ_EV_OUT, "{connex} (gsock_attrs half_close)"},
     {EV_CONNEX_GAVE_UP, GOBJ_EV_OUT, "{destinations, attempts, connex}"},
     {EV_CONNEX_TIMER, GOBJ_EV_IN, "{} internal: the retry timer"},
     {EV_CONNEX_CLOSED, GOBJ_EV_IN, "{peername, sockname, reason} internal: closed by gobj_stop"},

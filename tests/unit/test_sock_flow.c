@@ -507,6 +507,47 @@ static void test_shutdown_while_connecting(void)
     end();
 }
 
+/* GConnex passes them on: the hold and EV_SHUTDOWN sent while it is down
+ * apply to the connection it makes; EV_RX_EOF is republished. */
+static void test_connex(void)
+{
+    setup();
+    owner = gobj_create("owner", gclass_find("TFlow"), NULL, NULL);
+    json_t *attrs = json_pack("{s:[{s:s, s:i}], s:{s:b}}", "destinations", "host", "127.0.0.1",
+                              "port", lport, "gsock_attrs", "half_close", 1);
+    gobj_t *cx = gobj_create("cx", gclass_find(GCLASS_GCONNEX_NAME), attrs, owner);
+    T_ASSERT(cx != NULL);
+    T_EQ_INT(gobj_send_event(cx, EV_PAUSE_RX, NULL, owner), 0);
+    T_EQ_INT(gobj_send_event(cx, EV_SEND_DATA, json_pack("{s:s}", "data", "first"), owner), 5);
+    T_EQ_INT(gobj_send_event(cx, EV_SHUTDOWN, NULL, owner), 0);
+    size_t before = t_log_find("error", "after EV_SHUTDOWN");
+    T_EQ_INT(gobj_send_event(cx, EV_SEND_DATA, json_pack("{s:s}", "data", "x"), owner),
+             GOBJ_ESTATE);
+    T_EQ_INT(t_log_find("error", "after EV_SHUTDOWN") - before, 1);
+    T_EQ_INT(gobj_start(cx), 0);
+    T_ASSERT(RUN_UNTIL(rec.connected == 1, 10000));
+    T_ASSERT(rec.sock == cx);
+    pfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    T_ASSERT(pfd >= 0);
+    char buf[16] = "";
+    T_EQ_INT(peer_drain(buf, 5, true, 10000), 5); /* the queue, then the FIN */
+    T_ASSERT(memcmp(buf, "first", 5) == 0);
+    peer_write("back");
+    t_run_for(200);
+    T_EQ_INT(rec.rx_events, 0); /* held */
+    T_EQ_INT(gobj_send_event(cx, EV_RESUME_RX, NULL, owner), 0);
+    T_ASSERT(RUN_UNTIL(rec.rx_len == 4, 10000));
+    shutdown(pfd, SHUT_WR);
+    T_ASSERT(RUN_UNTIL(rec.rx_eof == 1, 10000));
+    T_EQ_INT(rec.disconnected, 0);
+    T_EQ_INT(gobj_send_event(cx, EV_SHUTDOWN, NULL, owner), 0);
+    T_ASSERT(RUN_UNTIL(rec.disconnected == 1, 10000));
+    T_EQ_STR(rec.reason, "peer closed");
+    T_EQ_INT(gobj_send_event(cx, EV_DROP, NULL, owner), 0);
+    gobj_stop(cx);
+    end();
+}
+
 int main(void)
 {
     t_init();
@@ -522,5 +563,6 @@ int main(void)
     test_pause_across_backpressure();
     test_pause_before_connect();
     test_shutdown_while_connecting();
+    test_connex();
     return t_done();
 }

@@ -41,6 +41,9 @@
  *                          with -ENOSPC (logged) past tx_queue_max.
  *   EV_DROP       {}       drop the connection (or the attempt) now; the next
  *                          attempt follows the backoff.
+ *   EV_PAUSE_RX, EV_RESUME_RX {}  hold reading; kept across connections
+ *   EV_SHUTDOWN   {}       the GSock's; while down, sent to the next
+ *                          connection after its queue
  *   From its GSock (src = the GSock): EV_CONNECTED, EV_RX_DATA,
  *   EV_TRANSMIT_READY, EV_DISCONNECTED.  Internal, from itself only:
  *   EV_CONNEX_TIMER (the retry timer), EV_CONNEX_CLOSED (a posted
@@ -49,6 +52,7 @@
  *   EV_CONNECTED {peername, sockname, tls?, connex}
  *   EV_RX_DATA {data, connex}
  *   EV_TRANSMIT_READY {connex}
+ *   EV_RX_EOF {connex}  (gsock_attrs half_close)
  *   EV_DISCONNECTED {peername, sockname, reason, errno?, connex}
  *   EV_CONNEX_GAVE_UP {destinations, attempts, connex}
  *

@@ -137,10 +137,14 @@ GOBJ_DECLARE_STATE(ST_PAUSED);
  *       EV_SEND_DATA {data}    connected: to the GSock; else queued up to
  *                              tx_queue_max bytes, then refused (-ENOSPC)
  *       EV_DROP {}             drop now; reconnect after the backoff
+ *       EV_PAUSE_RX {} / EV_RESUME_RX {}   hold reading (kept across
+ *                              connections until resumed)
+ *       EV_SHUTDOWN {}         the GSock's; while down, for the next connection
  *  out (published; the subscriber is subscribed at create):
  *       EV_CONNECTED {peername, sockname, tls?, connex}
  *       EV_RX_DATA {data, connex}
  *       EV_TRANSMIT_READY {connex}
+ *       EV_RX_EOF {connex}     gsock_attrs half_close: the peer's end
  *       EV_DISCONNECTED {peername, sockname, reason, errno?, connex}
  *                              only after EV_CONNECTED, one per connection
  *       EV_CONNEX_GAVE_UP {destinations, attempts, connex}

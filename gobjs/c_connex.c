@@ -331,7 +331,11 @@ static bool attempt_failed(gobj_t *gobj, const char *reason, const char *err)
         gobj_change_state(gobj, ST_IDLE);
         return true;
     }
-    if (arm(gobj, next_wait(priv)) == 0)
+    /* Failover is immediate: the next destination of the round is tried
+     * at once (on a later turn, from the timer); the backoff applies once
+     * every destination has failed in a row. */
+    bool round_over = n <= 1 || priv->failures_in_row % (int64_t)n == 0;
+    if (arm(gobj, round_over ? next_wait(priv) : 0) == 0)
         gobj_change_state(gobj, ST_WAIT_RETRY);
     else
         gobj_change_state(gobj, ST_IDLE);

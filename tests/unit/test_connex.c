@@ -315,6 +315,33 @@ static void test_rotation(void)
     t_end();
 }
 
+/* Failover is immediate: with a backoff of a minute, the second destination
+ * is still tried at once after the first fails; once every destination has
+ * failed, the backoff applies (two closed ports: two attempts, then a wait). */
+static void test_failover_now(void)
+{
+    setup();
+    int port = t_server();
+    int closed = t_closed_port();
+    t_connex(json_pack("{s:[o,o], s:i, s:f}", "destinations", dest(closed), dest(port),
+                       "backoff_initial", 60000, "backoff_jitter", 0.0));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 10000));
+    T_EQ_INT(gobj_read_int(connex, "n_attempts"), 2);
+    t_end();
+
+    setup();
+    int closed2 = t_closed_port();
+    t_connex(json_pack("{s:[o,o], s:i, s:f}", "destinations", dest(closed), dest(closed2),
+                       "backoff_initial", 60000, "backoff_jitter", 0.0));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(gobj_read_int(connex, "n_failures") == 2, 10000));
+    t_run_for(300);
+    T_EQ_INT(gobj_read_int(connex, "n_attempts"), 2); /* the round failed: a minute's wait */
+    T_ASSERT(gobj_in_this_state(connex, ST_WAIT_RETRY));
+    t_end();
+}
+
 /* max_retries failures in a row: EV_CONNEX_GAVE_UP, then nothing until
  * EV_CONNECT. */
 static void test_gave_up(void)
@@ -823,6 +850,7 @@ int main(void)
     test_transmit_ready();
     test_reconnect();
     test_rotation();
+    test_failover_now();
     test_gave_up();
     test_disabled();
     test_queue();

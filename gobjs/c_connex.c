@@ -92,6 +92,7 @@ typedef struct {
     double backoff_jitter;
     int64_t max_retries;
     int64_t tx_queue_max;
+    int64_t stable_after;
     bool disabled;
     char *subscriber;
     int64_t n_attempts;
@@ -110,6 +111,7 @@ typedef struct {
     bool dropping;            /* we dropped the GSock: its end is not a failure */
     bool rx_held;             /* EV_PAUSE_RX: each GSock is held until EV_RESUME_RX */
     bool shut_wanted;         /* EV_SHUTDOWN while down: shut the next connection */
+    uint64_t up_since;        /* ms: when the connection came up */
     bool subscribed;
     uint64_t rnd; /* xorshift state for the jitter */
 } connex_priv_t;
@@ -136,6 +138,9 @@ static const gobj_attr_t connex_attrs[] = {
     GOBJ_ATTR("backoff_jitter", GOBJ_ATTR_REAL, connex_priv_t, backoff_jitter, "0.2",
               GOBJ_RD | GOBJ_WR,
               "Each wait is changed by a random fraction up to this, + or - (0..1)"),
+    GOBJ_ATTR("stable_after", GOBJ_ATTR_INT, connex_priv_t, stable_after, "5000", GOBJ_RD | GOBJ_WR,
+              "ms a connection must last to reset the backoff; one that ends sooner lets the "
+              "wait keep growing"),
     GOBJ_ATTR("max_retries", GOBJ_ATTR_INT, connex_priv_t, max_retries, "0", GOBJ_RD | GOBJ_WR,
               "Give up after this many failed attempts in a row; 0 = never"),
     GOBJ_ATTR("tx_queue_max", GOBJ_ATTR_INT, connex_priv_t, tx_queue_max, "1048576",
@@ -593,7 +598,11 @@ static int ac_sock_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     }
     priv->n_connects++;
     priv->up = true;
-    reset_backoff(priv);
+    /* The failure count starts over; the wait only once the connection
+     * has lasted stable_after (a server that accepts and closes at once
+     * is not hammered every backoff_initial). */
+    priv->failures_in_row = 0;
+    priv->up_since = gobj_loop_now_msec();
     /* The queue goes first, so that what the subscriber sends from its
      * EV_CONNECTED action comes after it. */
     queue_flush(gobj);
@@ -650,8 +659,12 @@ static int ac_sock_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_
     }
     gobj_destroy(src);
     bool was_up = priv->up, dropped = priv->dropping, gave_up = false;
-    if (was_up)
+    if (was_up) {
         priv->shut_wanted = false; /* it applied to that connection */
+        if (gobj_loop_now_msec() - priv->up_since >=
+            (uint64_t)(priv->stable_after > 0 ? priv->stable_after : 0))
+            priv->delay = 0; /* it lasted: the next wait is backoff_initial */
+    }
     priv->up = false;
     priv->dropping = false;
     bool go_on = gobj_is_running(gobj) && !priv->disabled;

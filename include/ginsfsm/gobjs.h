@@ -129,7 +129,8 @@ GOBJ_DECLARE_STATE(ST_PAUSED);
  *         GSock's create kw), connect_timeout (ms, 10000),
  *         inactivity_timeout (ms, 0 = off), backoff_initial (ms, 500),
  *         backoff_max (ms, 30000), backoff_jitter (0..1, 0.2), max_retries
- *         (0 = for ever), tx_queue_max (bytes, 1048576), disabled (false;
+ *         (0 = for ever), stable_after (ms, 5000: a connection that ends
+ *         sooner does not reset the wait), tx_queue_max (bytes, 1048576), disabled (false;
  *         writable: true drops and stops retrying, false resumes),
  *         subscriber (string; default the parent)
  *  stats: n_attempts, n_failures, n_connects, n_refused, tx_queued

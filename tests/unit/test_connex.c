@@ -679,6 +679,35 @@ static void test_backoff(void)
     t_end();
 }
 
+/* A server that accepts and closes at once: the connections do not reset
+ * the backoff (they end before stable_after), so the waits keep doubling;
+ * with stable_after 0 every connection resets it. */
+static void test_accept_then_close(void)
+{
+    setup();
+    srec.destroy_on_connected = true;
+    int port = t_server();
+    t_connex(json_pack("{s:[o], s:i, s:i, s:f}", "destinations", dest(port), "backoff_initial",
+                       20, "backoff_max", 100000, "backoff_jitter", 0.0));
+    T_EQ_INT(gobj_start(connex), 0);
+    t_run_for(600);
+    /* Waits of 20, 40, 80, 160, 320 ms: at most 6 connections. */
+    int64_t n = gobj_read_int(connex, "n_connects");
+    T_ASSERT(n >= 2 && n <= 6);
+    t_end();
+
+    setup();
+    srec.destroy_on_connected = true;
+    port = t_server();
+    t_connex(json_pack("{s:[o], s:i, s:i, s:f, s:i}", "destinations", dest(port),
+                       "backoff_initial", 20, "backoff_max", 100000, "backoff_jitter", 0.0,
+                       "stable_after", 0));
+    T_EQ_INT(gobj_start(connex), 0);
+    t_run_for(600);
+    T_ASSERT(gobj_read_int(connex, "n_connects") >= 10);
+    t_end();
+}
+
 /* inactivity_timeout is the GSock's: a silent connection is dropped and
  * made again. */
 static void test_inactivity(void)
@@ -861,6 +890,7 @@ int main(void)
     test_no_reentry();
     test_bad_attrs();
     test_backoff();
+    test_accept_then_close();
     test_inactivity();
     test_inactivity_write();
     test_subscriber();

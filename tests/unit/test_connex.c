@@ -342,6 +342,32 @@ static void test_failover_now(void)
     t_end();
 }
 
+/* A name that cannot be resolved (a name server that never answers, and
+ * connect_timeout 300 ms) is a failed attempt like a refused one: logged
+ * once with the name, counted, and the next destination is used. */
+static void test_resolve_failure(void)
+{
+    setup();
+    int port = t_server();
+    int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    T_EQ_INT(bind(udp, (struct sockaddr *)&a, sizeof a), 0);
+    T_EQ_INT(getsockname(udp, (struct sockaddr *)&a, &len), 0);
+    char ns[64];
+    snprintf(ns, sizeof ns, "127.0.0.1:%d", ntohs(a.sin_port));
+    T_EQ_INT(gobj_loop_set_nameservers(ns), 0);
+    t_connex(json_pack("{s:[{s:s, s:i}, o], s:i}", "destinations", "host", "upstream.test", "port",
+                       80, dest(port), "connect_timeout", 300));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 10000));
+    T_EQ_INT(gobj_read_int(connex, "n_failures"), 1);
+    T_EQ_INT(t_log_find("warn", "cannot resolve 'upstream.test'"), 1);
+    T_EQ_INT(crec.disconnected, 0);
+    close(udp);
+    t_end();
+}
+
 /* max_retries failures in a row: EV_CONNEX_GAVE_UP, then nothing until
  * EV_CONNECT. */
 static void test_gave_up(void)
@@ -880,6 +906,7 @@ int main(void)
     test_reconnect();
     test_rotation();
     test_failover_now();
+    test_resolve_failure();
     test_gave_up();
     test_disabled();
     test_queue();

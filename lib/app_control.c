@@ -43,7 +43,6 @@ static app_ctx_t *ctl_app; /* the run this control socket belongs to */
  *--------------------------------------------------------------------------*/
 typedef struct {
     char *path;
-    bool allow_send;
     int64_t clients;  /* open now */
     int64_t requests; /* answered */
     int64_t refused;  /* clients of another uid */
@@ -52,8 +51,6 @@ typedef struct {
 static const gobj_attr_t ctl_attrs[] = {
     GOBJ_ATTR("path", GOBJ_ATTR_STRING, ctl_priv_t, path, "\"\"", GOBJ_RD,
               "The control socket's path"),
-    GOBJ_ATTR("allow_send", GOBJ_ATTR_BOOL, ctl_priv_t, allow_send, "false", GOBJ_RD,
-              "Whether clients may inject events (send)"),
     GOBJ_ATTR("clients", GOBJ_ATTR_INT, ctl_priv_t, clients, "0", GOBJ_STATS,
               "Control clients connected now"),
     GOBJ_ATTR("requests", GOBJ_ATTR_INT, ctl_priv_t, requests, "0", GOBJ_STATS,
@@ -254,8 +251,7 @@ int app__control_start(app_ctx_t *ctx)
         return -1;
     }
     ctl_app = ctx;
-    json_t *kw = json_pack("{s:s, s:b}", "path", path, "allow_send",
-                           json_is_true(json_object_get(ctl, "allow_send")));
+    json_t *kw = json_pack("{s:s}", "path", path);
     gobj_t *root = gobj_create("control", gclass_find(ctl_def.name), kw, NULL);
     gobj_t *srv =
         root ? gobj_create("server", gclass_find(GCLASS_GSERVERSOCK_NAME),

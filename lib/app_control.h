@@ -19,7 +19,7 @@ void app__control_stop(app_ctx_t *ctx);
 
 /* Runs one request (an object with "cmd").  On success returns 0 and sets
  * *out (new, or NULL for null); on failure returns < 0 with a one-line
- * reason in err.  ctl is the GCtl root (its allow_send). */
+ * reason in err.  ctl is the GCtl root. */
 int app__control_command(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
                          size_t errlen);
 

@@ -148,7 +148,8 @@ static int parse_levels(const char *s, unsigned *out, const char *spec)
     return 0;
 }
 
-int gobj_trace_apply_spec(const char *spec)
+/* Add (or, with add false, remove) the levels of a spec. */
+static int apply_spec(const char *spec, bool add)
 {
     if (!spec || !*spec) {
         gobj__errorf(NULL, "--trace: empty specification");
@@ -160,7 +161,7 @@ int gobj_trace_apply_spec(const char *spec)
     if (rc < 0)
         return rc;
     if (!colon) {
-        gobj_set_global_trace(global_trace | levels);
+        gobj_set_global_trace(add ? global_trace | levels : global_trace & ~levels);
         return 0;
     }
     size_t n = (size_t)(colon - spec);
@@ -169,7 +170,7 @@ int gobj_trace_apply_spec(const char *spec)
         return GOBJ_ENOMEM;
     gclass_t *gc = gclass_find(who);
     if (gc) {
-        gclass_set_trace(gc, gc->trace | levels);
+        gclass_set_trace(gc, add ? gc->trace | levels : gc->trace & ~levels);
         free(who);
         return 0;
     }
@@ -177,7 +178,25 @@ int gobj_trace_apply_spec(const char *spec)
     if (!g)
         g = gobj_find_unique(who);
     if (g)
-        gobj_set_trace(g, g->trace | levels);
+        gobj_set_trace(g, add ? g->trace | levels : g->trace & ~levels);
+    if (!add) {
+        /* Those created later get the levels left. */
+        for (struct pending_trace **pp = &pending; *pp;) {
+            struct pending_trace *p = *pp;
+            if (strcmp(p->name, who) == 0 || (g && strcmp(p->name, g->full_name) == 0))
+                p->levels &= ~levels;
+            if (!p->levels) {
+                *pp = p->next;
+                free(p->name);
+                free(p);
+            } else {
+                pp = &p->next;
+            }
+        }
+        free(who);
+        trace__recompute();
+        return 0;
+    }
     /* Also for gobjs of that name created later (a connection, a restart). */
     struct pending_trace *p = calloc(1, sizeof *p);
     if (!p) {
@@ -190,6 +209,16 @@ int gobj_trace_apply_spec(const char *spec)
     pending = p;
     trace__recompute();
     return 0;
+}
+
+int gobj_trace_apply_spec(const char *spec)
+{
+    return apply_spec(spec, true);
+}
+
+int gobj_trace_remove_spec(const char *spec)
+{
+    return apply_spec(spec, false);
 }
 
 /*---------------------------------------------------------------------*

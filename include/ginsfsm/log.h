@@ -99,6 +99,9 @@ static inline bool gobj_is_tracing(const gobj_t *gobj, unsigned level)
  * "full.name:LEVEL[,LEVEL]" (a gobj that exists now or is created later).
  * Returns: 0, or GOBJ_EINVAL with the reason logged. */
 int gobj_trace_apply_spec(const char *spec);
+/* Clear the levels a SPEC names (the same forms), on what exists now and
+ * on what is created later.  Returns: 0, or GOBJ_EINVAL (logged). */
+int gobj_trace_remove_spec(const char *spec);
 
 #pragma GCC visibility pop
 

@@ -507,6 +507,43 @@ static void test_machine_trace(void)
     gobj_destroy(obj);
 }
 
+/* Trace specs on and off: global, gclass, a gobj by name; removing clears
+ * only the levels named, also for a gobj of that name created later. */
+static void test_trace_specs(void)
+{
+    gobj_t *obj = gobj_create("spec", gc_flat, NULL, NULL);
+    T_EQ_INT(gobj_trace_apply_spec("machine,lifecycle"), 0);
+    T_EQ_INT(gobj_trace_levels(obj), GOBJ_TRACE_MACHINE | GOBJ_TRACE_LIFECYCLE);
+    T_EQ_INT(gobj_trace_remove_spec("lifecycle"), 0);
+    T_EQ_INT(gobj_trace_levels(obj), GOBJ_TRACE_MACHINE);
+    T_EQ_INT(gobj_trace_remove_spec("all"), 0);
+    T_EQ_INT(gobj_trace_levels(obj), 0);
+
+    T_EQ_INT(gobj_trace_apply_spec("FsmFlat:traffic"), 0);
+    T_EQ_INT(gobj_trace_levels(obj), GOBJ_TRACE_TRAFFIC);
+    T_EQ_INT(gobj_trace_remove_spec("FsmFlat:traffic"), 0);
+    T_EQ_INT(gobj_trace_levels(obj), 0);
+
+    T_EQ_INT(gobj_trace_apply_spec("spec:machine,subscriptions"), 0);
+    T_EQ_INT(gobj_trace_levels(obj), GOBJ_TRACE_MACHINE | GOBJ_TRACE_SUBSCRIPTIONS);
+    T_EQ_INT(gobj_trace_remove_spec("spec:machine"), 0);
+    T_EQ_INT(gobj_trace_levels(obj), GOBJ_TRACE_SUBSCRIPTIONS);
+    gobj_destroy(obj);
+    /* What is left applies to the next gobj of that name; removed, nothing. */
+    obj = gobj_create("spec", gc_flat, NULL, NULL);
+    T_EQ_INT(gobj_trace_levels(obj), GOBJ_TRACE_SUBSCRIPTIONS);
+    T_EQ_INT(gobj_trace_remove_spec("spec:all"), 0);
+    gobj_destroy(obj);
+    obj = gobj_create("spec", gc_flat, NULL, NULL);
+    T_EQ_INT(gobj_trace_levels(obj), 0);
+    gobj_destroy(obj);
+
+    size_t before = t_log_find("error", "unknown trace level");
+    T_EQ_INT(gobj_trace_remove_spec("spec:loud"), GOBJ_EINVAL);
+    T_EQ_INT(t_log_find("error", "unknown trace level") - before, 1);
+    T_EQ_INT(gobj_get_global_trace(), 0);
+}
+
 /* gobj_has_input_event answers for the current state only. */
 static void test_has_input_event(void)
 {
@@ -543,6 +580,7 @@ int main(void)
     test_refused();
     test_send_to_destroyed();
     test_inject_event();
+    test_trace_specs();
     test_self_send_nested();
     test_machine_trace();
     test_has_input_event();

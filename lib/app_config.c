@@ -69,8 +69,8 @@ static int is_known(const char *key, const char *const *known)
     return 0;
 }
 
-/* "control": {"path": string} (doc/control.md). */
-static const char *const control_keys[] = {"path", NULL};
+/* "control": {"path": string, "allow_send": bool} (doc/control.md). */
+static const char *const control_keys[] = {"path", "allow_send", NULL};
 
 static int check_control(const app_ctx_t *ctx, const char *label, json_t *v)
 {
@@ -90,6 +90,11 @@ static int check_control(const app_ctx_t *ctx, const char *label, json_t *v)
         if (strcmp(k, "path") == 0 && (!json_is_string(cv) || !json_string_length(cv))) {
             app__error(ctx, "%s: control.path must be a non-empty string, not %s", label,
                        json_is_string(cv) ? "empty" : app__json_kind(cv));
+            return -1;
+        }
+        if (strcmp(k, "allow_send") == 0 && !json_is_boolean(cv)) {
+            app__error(ctx, "%s: control.allow_send must be true or false, not %s", label,
+                       app__json_kind(cv));
             return -1;
         }
     }

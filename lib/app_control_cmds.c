@@ -300,6 +300,138 @@ static int cmd_log_level(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out,
     return 0;
 }
 
+/* A trace spec, checked here so that the answer says what is wrong:
+ * "LEVEL[,LEVEL]", "GClass:LEVEL[,LEVEL]" or "name:LEVEL[,LEVEL]". */
+static int check_spec(const char *spec, char *err, size_t errlen, const char **target)
+{
+    const char *colon = strrchr(spec, ':');
+    const char *levels = colon ? colon + 1 : spec;
+    *target = NULL;
+    char buf[256];
+    size_t n = strlen(levels);
+    if (n == 0 || n >= sizeof buf) {
+        snprintf(err, errlen, "trace spec '%s': no trace level given", spec);
+        return GOBJ_EINVAL;
+    }
+    memcpy(buf, levels, n + 1);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (!gobj_trace_level_from_name(tok)) {
+            snprintf(err, errlen,
+                     "trace spec '%s': unknown trace level '%s' (known: machine, traffic, "
+                     "subscriptions, lifecycle, all)",
+                     spec, tok);
+            return GOBJ_EINVAL;
+        }
+    }
+    if (colon && colon == spec) {
+        snprintf(err, errlen, "trace spec '%s': nothing before the ':'", spec);
+        return GOBJ_EINVAL;
+    }
+    if (!colon)
+        *target = "global";
+    return 0;
+}
+
+/* What a spec's target is now: "global", "gclass", "gobj", or "later" (a
+ * name that no gobj has yet: it applies when one is created). */
+static const char *spec_target(const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon)
+        return "global";
+    char who[256];
+    snprintf(who, sizeof who, "%.*s", (int)(colon - spec), spec);
+    if (gclass_find(who))
+        return "gclass";
+    return gobj_find_path(NULL, who) || gobj_find_unique(who) ? "gobj" : "later";
+}
+
+static int cmd_trace_common(json_t *req, json_t **out, char *err, size_t errlen, bool add)
+{
+    const char *spec = arg_str(req, "spec", true, err, errlen);
+    const char *t;
+    if (!spec)
+        return GOBJ_EINVAL;
+    int rc = check_spec(spec, err, errlen, &t);
+    if (rc < 0)
+        return rc;
+    rc = add ? gobj_trace_apply_spec(spec) : gobj_trace_remove_spec(spec);
+    if (rc < 0) {
+        snprintf(err, errlen, "trace spec '%s': %s", spec, gobj_strerror(rc));
+        return rc;
+    }
+    gobj_log(GOBJ_LOG_INFO, NULL,
+             add ? "trace set by the control socket" : "trace cleared by the control socket",
+             "spec", json_string(spec), NULL);
+    *out = json_pack("{s:s, s:s}", "spec", spec, "target", spec_target(spec));
+    return 0;
+}
+
+static int cmd_trace(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
+                     size_t errlen)
+{
+    (void)ctx, (void)ctl;
+    return cmd_trace_common(req, out, err, errlen, true);
+}
+
+static int cmd_untrace(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
+                       size_t errlen)
+{
+    (void)ctx, (void)ctl;
+    return cmd_trace_common(req, out, err, errlen, false);
+}
+
+/* {gobj, event, kw?}: only with "control": {"allow_send": true}.  The
+ * event must be one the gobj's gclass declares as input; the action's
+ * return value is answered. */
+static int cmd_send(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
+                    size_t errlen)
+{
+    if (!json_is_true(json_object_get(json_object_get(ctx->cfg, "control"), "allow_send"))) {
+        snprintf(err, errlen,
+                 "send is off: give the server \"control\": {\"allow_send\": true} to allow it");
+        return GOBJ_EACCES;
+    }
+    (void)ctl;
+    gobj_t *g = arg_gobj(ctx, req, true, err, errlen);
+    if (!g)
+        return GOBJ_ENOENT;
+    const char *evname = arg_str(req, "event", true, err, errlen);
+    if (!evname)
+        return GOBJ_EINVAL;
+    json_t *kw = json_object_get(req, "kw");
+    if (kw && !json_is_object(kw)) {
+        snprintf(err, errlen, "'kw' must be a JSON object");
+        return GOBJ_EINVAL;
+    }
+    gobj_event_t ev = gobj_event_find(evname);
+    bool declared = false;
+    const gclass_def_t *d = gclass_def(gobj_gclass(g));
+    for (const gobj_event_def_t *e = d->events; ev && e && e->event; e++)
+        if (e->event == ev && (e->flags & GOBJ_EV_IN))
+            declared = true;
+    if (!declared) {
+        sbuf_t b = {0};
+        names_t ns = {0};
+        for (const gobj_event_def_t *e = d->events; e && e->event; e++)
+            if (e->flags & GOBJ_EV_IN)
+                app__names_add(&ns, gobj_event_name(e->event));
+        app__sb_printf(&b, "%s: %s is not an input event of %s", gobj_full_name(g), evname,
+                       gobj_gclass_name(g));
+        app__sb_suggest(&b, evname, &ns, "its input events");
+        snprintf(err, errlen, "%s", app__sb_str(&b));
+        app__sb_free(&b);
+        app__names_free(&ns);
+        return GOBJ_EINVAL;
+    }
+    gobj_log(GOBJ_LOG_INFO, g, "event sent by the control socket", "event", json_string(evname),
+             NULL);
+    int rc = gobj_send_event(g, ev, kw ? json_deep_copy(kw) : json_object(), NULL);
+    *out = json_pack("{s:i, s:s?}", "result", rc, "error", rc < 0 ? gobj_err_name(rc) : NULL);
+    return 0;
+}
+
 /* The answer is written first; the stop begins on a later turn. */
 static int cmd_shutdown(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
                         size_t errlen)
@@ -318,10 +450,14 @@ static int cmd_shutdown(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, 
 /*--------------------------------------------------------------------------*
  *  Dispatch
  *--------------------------------------------------------------------------*/
-static const char *const cmd_names[] = {"hello",  "tree", "attrs",     "set",      "stats",
-                                        "gclass", "dot",  "log-level", "shutdown", NULL};
-static const cmd_fn cmd_fns[] = {cmd_hello,  cmd_tree, cmd_attrs,     cmd_set,     cmd_stats,
-                                 cmd_gclass, cmd_dot,  cmd_log_level, cmd_shutdown};
+static const char *const cmd_names[] = {
+    "hello", "tree",    "attrs", "set",       "stats",    "gclass", "dot",
+    "trace", "untrace", "send",  "log-level", "shutdown", NULL,
+};
+static const cmd_fn cmd_fns[] = {
+    cmd_hello, cmd_tree,  cmd_attrs,   cmd_set,  cmd_stats,     cmd_gclass,
+    cmd_dot,   cmd_trace, cmd_untrace, cmd_send, cmd_log_level, cmd_shutdown,
+};
 
 int app__control_command(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
                          size_t errlen)

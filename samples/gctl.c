@@ -49,6 +49,10 @@ static void help(void)
            "  stats [NAME]            the statistics of the tree (or of the subtree NAME)\n"
            "  gclass GCLASS           a gclass: its states, events and attributes\n"
            "  dot GCLASS              a gclass's state machine as Graphviz DOT\n"
+           "  trace SPEC              trace LEVEL[,LEVEL], GCLASS:LEVEL[,..] or NAME:LEVEL[,..]\n"
+           "  untrace SPEC            clear the levels SPEC names\n"
+           "  send NAME EV_X [KW]     inject an event (KW a JSON object; needs the server's\n"
+           "                          \"control\": {\"allow_send\": true})\n"
            "  log-level LEVEL         error, warn, info, debug or trace\n"
            "  shutdown                a graceful shutdown of the server\n"
            "  hello                   the server's name, version, pid and protocol\n"
@@ -248,6 +252,14 @@ static void print_human(const char *cmd, json_t *req, json_t *data)
         printf("log level: %s\n", json_string_value(json_object_get(data, "level")));
     } else if (strcmp(cmd, "shutdown") == 0) {
         printf("stopping\n");
+    } else if (strcmp(cmd, "trace") == 0 || strcmp(cmd, "untrace") == 0) {
+        printf("%s %s (%s)\n", cmd, json_string_value(json_object_get(data, "spec")),
+               json_string_value(json_object_get(data, "target")));
+    } else if (strcmp(cmd, "send") == 0) {
+        json_t *e = json_object_get(data, "error");
+        printf("sent: the action returned %lld%s%s\n",
+               (long long)json_integer_value(json_object_get(data, "result")),
+               json_is_string(e) ? " " : "", json_is_string(e) ? json_string_value(e) : "");
     } else {
         print_value(data);
         putchar('\n');
@@ -312,6 +324,7 @@ int main(int argc, char **argv)
         {"tree", "gobj", 0, 1},       {"attrs", "gobj", 1, 1},    {"set", NULL, 1, 1},
         {"stats", "gobj", 0, 1},      {"gclass", "gclass", 1, 1}, {"dot", "gclass", 1, 1},
         {"log-level", "level", 1, 1}, {"shutdown", NULL, 0, 0},   {"hello", NULL, 0, 0},
+        {"trace", "spec", 1, 1},      {"untrace", "spec", 1, 1},  {"send", NULL, 2, 3},
     };
     size_t k = 0, n = sizeof table / sizeof table[0];
     while (k < n && strcmp(table[k].name, cmd) != 0)
@@ -320,13 +333,28 @@ int main(int argc, char **argv)
         usage_error("unknown command '%s'", cmd);
     if (nargs < table[k].min || nargs > table[k].max) {
         fprintf(stderr, "%s: %s takes %s argument%s (try '%s --help')\n", prog, cmd,
-                table[k].min == table[k].max ? (table[k].min ? "one" : "no") : "at most one",
+                table[k].min == 2              ? "two or three"
+                : table[k].min == table[k].max ? (table[k].min ? "one" : "no")
+                                               : "at most one",
                 table[k].max == 1 && table[k].min == table[k].max ? "" : "s", prog);
         return EXIT_USAGE;
     }
-    if (strcmp(cmd, "set") == 0)
+    if (strcmp(cmd, "set") == 0) {
         parse_set(argv[i], req);
-    else if (nargs == 1)
+    } else if (strcmp(cmd, "send") == 0) {
+        json_object_set_new(req, "gobj", json_string(argv[i]));
+        json_object_set_new(req, "event", json_string(argv[i + 1]));
+        if (nargs == 3) {
+            json_error_t jerr;
+            json_t *kw = json_loads(argv[i + 2], 0, &jerr);
+            if (!json_is_object(kw)) {
+                fprintf(stderr, "%s: send: KW must be a JSON object: %s (try '%s --help')\n", prog,
+                        kw ? "not an object" : jerr.text, prog);
+                return EXIT_USAGE;
+            }
+            json_object_set_new(req, "kw", kw);
+        }
+    } else if (nargs == 1)
         json_object_set_new(req, table[k].arg, json_string(argv[i]));
 
     json_t *ans = exchange(path, req);

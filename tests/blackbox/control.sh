@@ -90,6 +90,15 @@ if start_echo ctl -s server.port=0 --control "$SOCK"; then
     contains "$TMP/err" "did you mean 'GSock'"
     ctl 0 "dot" dot GTimer
     contains "$TMP/out" 'digraph "GTimer"'
+    ctl 0 "trace a gclass" trace GServerSock:machine
+    contains "$TMP/out" "trace GServerSock:machine (gclass)"
+    ctl 0 "untrace it" untrace GServerSock:machine
+    ctl 0 "trace a gobj to come" trace echo.server.clisrv_9:all
+    contains "$TMP/out" "(later)"
+    ctl 1 "trace: bad level" trace GSock:loud
+    contains "$TMP/err" "unknown trace level 'loud'"
+    ctl 1 "send is off by default" send echo.server EV_DROP
+    contains "$TMP/err" "allow_send"
     ctl 0 "log-level" log-level debug
     ctl 1 "log-level: bad" log-level loud
     contains "$TMP/err" "unknown log level 'loud'"
@@ -137,12 +146,27 @@ fi
 # 5. A stale file (a crashed run) is replaced; the config key works.
 "$PYTHON3" -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$SOCK"
 cat >"$TMP/ctl.json" <<EOF
-{ "name": "c", "control": { "path": "$SOCK" },
-  "tree": { "gclass": "Echo", "name": "echo", "children": [
-    { "gclass": "GServerSock", "name": "server", "attrs": { "host": "127.0.0.1", "port": 0 } } ] } }
+{ "name": "c", "control": { "path": "$SOCK", "allow_send": true },
+  "tree": { "gclass": "Ticker", "name": "ticker", "children": [
+    { "gclass": "GTimer", "name": "timer", "attrs": { "msec": 600000 } } ] } }
 EOF
-if start_echo ctl3 -c "$TMP/ctl.json"; then
+start_bg ctl3 "$GSERVE" -c "$TMP/ctl.json" --log-format json
+SRV_PID=$BG_PID
+if wait_for "$TMP/ctl3.err" '"msg": ?"running"' 20; then
     ctl 0 "through the config key, over a stale file" tree
+    ctl 0 "send with allow_send" send ticker.timer EV_SET_TIMER '{"msec": 20, "periodic": true}'
+    contains "$TMP/out" "sent: the action returned 0"
+    if wait_for "$TMP/ctl3.err" '"msg": ?"tick"' 20; then
+        pass "the event sent through the socket re-armed the timer: ticks"
+    else
+        fail "no tick after EV_SET_TIMER through the socket"
+    fi
+    ctl 1 "send: not an input event" send ticker.timer EV_FOO
+    contains "$TMP/err" "EV_FOO is not an input event of GTimer"
+    ctl 1 "send: unknown gobj" send ticker.nosuch EV_SET_TIMER
+    contains "$TMP/err" "no gobj 'ticker.nosuch'"
+    ctl 2 "send: bad kw" send ticker.timer EV_SET_TIMER '[1]'
+    contains "$TMP/err" "KW must be a JSON object"
     kill -TERM "$SRV_PID"
     wait_exit "$SRV_PID" 20
 fi

@@ -363,6 +363,7 @@ int main(int argc, char **argv)
             if (!json_is_object(kw)) {
                 fprintf(stderr, "%s: send: KW must be a JSON object: %s (try '%s --help')\n", prog,
                         kw ? "not an object" : jerr.text, prog);
+                json_decref(kw);
                 return EXIT_USAGE;
             }
             json_object_set_new(req, "kw", kw);

@@ -31,12 +31,21 @@
 #define CTL_MAX_LINE    65536
 #define CTL_MAX_CLIENTS 16
 #define CTL_MAX_QUEUED  (4 * 1024 * 1024)
+/* A watcher whose unread records pass this is sent no more until it reads
+ * (the records in between are counted and reported). */
+#define CTL_WATCH_MAX_QUEUED (1024 * 1024)
 
 GOBJ_DEFINE_STATE(ST_CTL);
 GOBJ_DEFINE_STATE(ST_CTL_SESSION);
 GOBJ_DEFINE_STATE(ST_CTL_CLOSING);
 
-static app_ctx_t *ctl_app; /* the run this control socket belongs to */
+static app_ctx_t *ctl_app;                 /* the run this control socket belongs to */
+static char ctl_root_name[32] = "control"; /* the control tree's root */
+
+/* The sessions watching the log (watch), and the capture hook's guard. */
+static gobj_t *watchers[CTL_MAX_CLIENTS];
+static size_t n_watchers;
+static bool in_capture;
 
 /*--------------------------------------------------------------------------*
  *  GCtl: the root of the control tree
@@ -105,11 +114,17 @@ static const gclass_def_t ctl_def = {
 typedef struct {
     gobj_t *sock;
     int64_t requests;
+    bool watching;
+    char *watch_spec;      /* the trace spec the watch applied (cleared at its end) */
+    int64_t dropped;       /* records not sent since the last one sent */
+    int64_t watch_dropped; /* in all */
 } csess_priv_t;
 
 static const gobj_attr_t csess_attrs[] = {
     GOBJ_ATTR("requests", GOBJ_ATTR_INT, csess_priv_t, requests, "0", GOBJ_STATS,
               "Requests answered on this connection"),
+    GOBJ_ATTR("watch_dropped", GOBJ_ATTR_INT, csess_priv_t, watch_dropped, "0", GOBJ_STATS,
+              "Log records not sent to this watcher: it was not reading"),
     GOBJ_ATTR_END,
 };
 
@@ -161,6 +176,108 @@ static int ac_cs_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *sr
     return 0;
 }
 
+/*--------------------------------------------------------------------------*
+ *  watch: the log records, streamed to the watching clients
+ *--------------------------------------------------------------------------*/
+static bool is_control_gobj(const char *name)
+{
+    size_t n = strlen(ctl_root_name);
+    return name && strncmp(name, ctl_root_name, n) == 0 && (name[n] == '\0' || name[n] == '.');
+}
+
+static void send_line(gobj_t *session, gobj_t *sock, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!text)
+        return;
+    json_t *kw = json_object();
+    json_object_set_new(kw, "data", json_string_nocheck(text));
+    free(text);
+    gobj_send_event(sock, EV_SEND_DATA, kw, session);
+}
+
+/* The capture hook: every record the log writes goes to each watcher,
+ * except the control socket's own (a trace of its own sends would feed
+ * itself) and records logged while one is being sent. */
+static void on_record(const json_t *record, void *user)
+{
+    (void)user;
+    if (in_capture || is_control_gobj(json_string_value(json_object_get(record, "gobj"))))
+        return;
+    in_capture = true;
+    for (size_t i = 0; i < n_watchers; i++) {
+        gobj_t *w = watchers[i];
+        csess_priv_t *p = gobj_priv(w);
+        if (!p->sock || gobj_is_destroying(w) || !gobj_in_this_state(p->sock, ST_CONNECTED))
+            continue;
+        if (gobj_read_int(p->sock, "tx_queued") > CTL_WATCH_MAX_QUEUED) {
+            p->dropped++;
+            p->watch_dropped++;
+            continue;
+        }
+        if (p->dropped) {
+            send_line(w, p->sock, json_pack("{s:I}", "dropped", (json_int_t)p->dropped));
+            p->dropped = 0;
+        }
+        send_line(w, p->sock, json_pack("{s:O}", "record", (json_t *)record));
+    }
+    in_capture = false;
+}
+
+static void watch_end(gobj_t *gobj)
+{
+    csess_priv_t *priv = gobj_priv(gobj);
+    if (!priv->watching)
+        return;
+    priv->watching = false;
+    for (size_t i = 0; i < n_watchers; i++) {
+        if (watchers[i] == gobj) {
+            watchers[i] = watchers[--n_watchers];
+            break;
+        }
+    }
+    if (n_watchers == 0)
+        gobj_log_set_capture(NULL, NULL);
+    if (priv->watch_spec) {
+        gobj_trace_remove_spec(priv->watch_spec);
+        free(priv->watch_spec);
+        priv->watch_spec = NULL;
+    }
+}
+
+/* {"cmd": "watch", "spec"?}: the answer, then every log record as
+ * {"record": {...}} lines (and {"dropped": N} before a record when some
+ * could not be sent), until the connection ends. */
+static json_t *watch_begin(gobj_t *gobj, json_t *req, json_t *id)
+{
+    csess_priv_t *priv = gobj_priv(gobj);
+    json_t *jspec = json_object_get(req, "spec");
+    const char *spec = json_string_value(jspec);
+    char err[400];
+    const char *target;
+    if (jspec && !spec)
+        return error_reply(id, "'spec' must be a string (a trace spec)");
+    if (priv->watching)
+        return error_reply(id, "this connection is watching already");
+    if (spec && app__control_check_spec(spec, err, sizeof err, &target) < 0)
+        return error_reply(id, err);
+    if (spec && gobj_trace_apply_spec(spec) < 0)
+        return error_reply(id, "the trace spec could not be applied (see the server's log)");
+    if (spec)
+        priv->watch_spec = strdup(spec);
+    priv->watching = true;
+    watchers[n_watchers++] = gobj;
+    gobj_log_set_capture(on_record, NULL);
+    return json_pack("{s:O, s:b, s:{s:b, s:s?}}", "id", id ? id : json_null(), "ok", 1, "data",
+                     "watching", 1, "spec", spec);
+}
+
+static void csess_destroy(gobj_t *gobj)
+{
+    watch_end(gobj);
+}
+
 static int ac_cs_request(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
     (void)ev, (void)src;
@@ -178,6 +295,9 @@ static int ac_cs_request(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     json_t *reply;
     if (!json_is_object(req)) {
         reply = error_reply(NULL, "a request must be a JSON object {\"id\", \"cmd\", ...}");
+    } else if (json_is_string(json_object_get(req, "cmd")) &&
+               strcmp(json_string_value(json_object_get(req, "cmd")), "watch") == 0) {
+        reply = watch_begin(gobj, req, id);
     } else {
         char err[512] = "";
         json_t *out = NULL;
@@ -232,6 +352,7 @@ static const gclass_def_t csess_def = {
     .states = csess_states,
     .events = csess_events,
     .attrs = csess_attrs,
+    .methods = {.mt_destroy = csess_destroy},
     .priv_size = sizeof(csess_priv_t),
 };
 
@@ -251,8 +372,13 @@ int app__control_start(app_ctx_t *ctx)
         return -1;
     }
     ctl_app = ctx;
+    /* The root's name keeps the control tree's records apart from the
+     * application's (watch): "control", unless the application took it. */
+    snprintf(ctl_root_name, sizeof ctl_root_name, "%s",
+             ctx->root && strcmp(gobj_name(ctx->root), "control") == 0 ? "control-socket"
+                                                                       : "control");
     json_t *kw = json_pack("{s:s}", "path", path);
-    gobj_t *root = gobj_create("control", gclass_find(ctl_def.name), kw, NULL);
+    gobj_t *root = gobj_create(ctl_root_name, gclass_find(ctl_def.name), kw, NULL);
     gobj_t *srv =
         root ? gobj_create("server", gclass_find(GCLASS_GSERVERSOCK_NAME),
                            json_pack("{s:s, s:i, s:s, s:{s:s, s:i, s:i, s:i}}", "path", path,

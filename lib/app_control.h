@@ -23,4 +23,9 @@ void app__control_stop(app_ctx_t *ctx);
 int app__control_command(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
                          size_t errlen);
 
+/* A trace spec's syntax and levels (app_control_cmds.c).  Returns 0, or
+ * < 0 with the reason in err; *target is "global" for a spec without a
+ * name, else NULL. */
+int app__control_check_spec(const char *spec, char *err, size_t errlen, const char **target);
+
 #endif /* GINSFSM_APP_CONTROL_H */

@@ -86,6 +86,7 @@ static int cmd_hello(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, cha
     json_t *cmds = json_array();
     for (const char *const *n = cmd_names; *n; n++)
         json_array_append_new(cmds, json_string(*n));
+    json_array_append_new(cmds, json_string("watch")); /* the session's own (app_control.c) */
     const char *name = json_string_value(json_object_get(ctx->cfg, "name"));
     *out = json_pack("{s:i, s:s, s:s, s:I, s:o}", "protocol", APP_CONTROL_PROTOCOL, "name",
                      name ? name : ctx->prog, "version",
@@ -302,7 +303,7 @@ static int cmd_log_level(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out,
 
 /* A trace spec, checked here so that the answer says what is wrong:
  * "LEVEL[,LEVEL]", "GClass:LEVEL[,LEVEL]" or "name:LEVEL[,LEVEL]". */
-static int check_spec(const char *spec, char *err, size_t errlen, const char **target)
+int app__control_check_spec(const char *spec, char *err, size_t errlen, const char **target)
 {
     const char *colon = strrchr(spec, ':');
     const char *levels = colon ? colon + 1 : spec;
@@ -353,7 +354,7 @@ static int cmd_trace_common(json_t *req, json_t **out, char *err, size_t errlen,
     const char *t;
     if (!spec)
         return GOBJ_EINVAL;
-    int rc = check_spec(spec, err, errlen, &t);
+    int rc = app__control_check_spec(spec, err, errlen, &t);
     if (rc < 0)
         return rc;
     rc = add ? gobj_trace_apply_spec(spec) : gobj_trace_remove_spec(spec);

@@ -63,6 +63,8 @@ static void help(void)
            "  untrace SPEC            clear the levels SPEC names\n"
            "  send NAME EV_X [KW]     inject an event (KW a JSON object; needs the server's\n"
            "                          \"control\": {\"allow_send\": true})\n"
+           "  watch [SPEC]            stream the server's log records (and the trace SPEC\n"
+           "                          turned on while watching) until the server ends or ^C\n"
            "  log-level LEVEL         error, warn, info, debug or trace\n"
            "  shutdown                a graceful shutdown of the server\n"
            "  hello                   the server's name, version, pid and protocol\n"
@@ -150,6 +152,85 @@ static json_t *exchange(const char *path, json_t *req)
         exit(EXIT_FAILED);
     }
     return ans;
+}
+
+/*--------------------------------------------------------------------------*
+ *  watch: the answer, then one record per line until the server closes
+ *--------------------------------------------------------------------------*/
+static void print_record(json_t *rec, bool as_json)
+{
+    if (as_json) {
+        char *t = json_dumps(rec, JSON_COMPACT);
+        printf("%s\n", t ? t : "{}");
+        free(t);
+        return;
+    }
+    const char *ts = json_string_value(json_object_get(rec, "ts"));
+    const char *lv = json_string_value(json_object_get(rec, "level"));
+    const char *g = json_string_value(json_object_get(rec, "gobj"));
+    const char *msg = json_string_value(json_object_get(rec, "msg"));
+    printf("%s %-5s %s: %s", ts ? ts : "", lv ? lv : "", g && *g ? g : "-", msg ? msg : "");
+    const char *k;
+    json_t *v;
+    json_object_foreach (rec, k, v) {
+        if (!strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "gobj") || !strcmp(k, "msg"))
+            continue;
+        printf(" %s=", k);
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        fputs(json_is_string(v) ? json_string_value(v) : t ? t : "?", stdout);
+        free(t);
+    }
+    putchar('\n');
+}
+
+static int watch(const char *path, json_t *req, bool as_json)
+{
+    int fd = connect_to(path);
+    char *text = json_dumps(req, JSON_COMPACT);
+    size_t len = strlen(text);
+    bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+    free(text);
+    if (!ok) {
+        fprintf(stderr, "%s: %s: write failed: %s\n", prog, path, strerror(errno));
+        close(fd);
+        return EXIT_USAGE;
+    }
+    FILE *in = fdopen(fd, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    bool answered = false;
+    int status = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while (getline(&line, &cap, in) > 0) {
+        json_t *m = json_loads(line, 0, NULL);
+        if (!answered) {
+            answered = true;
+            if (!json_is_true(json_object_get(m, "ok"))) {
+                const char *e = json_string_value(json_object_get(m, "error"));
+                fprintf(stderr, "%s: watch: %s\n", prog, e ? e : "failed (no reason given)");
+                status = EXIT_FAILED;
+                json_decref(m);
+                break;
+            }
+        } else if (json_object_get(m, "record")) {
+            print_record(json_object_get(m, "record"), as_json);
+        } else if (json_object_get(m, "dropped")) {
+            if (as_json)
+                printf("{\"dropped\":%lld}\n",
+                       (long long)json_integer_value(json_object_get(m, "dropped")));
+            else
+                printf("-- %lld records dropped: this client did not keep up --\n",
+                       (long long)json_integer_value(json_object_get(m, "dropped")));
+        }
+        json_decref(m);
+    }
+    if (!answered) {
+        fprintf(stderr, "%s: %s: the server closed the connection without an answer\n", prog, path);
+        status = EXIT_FAILED;
+    }
+    free(line);
+    fclose(in);
+    return status;
 }
 
 /*--------------------------------------------------------------------------*
@@ -338,6 +419,7 @@ int main(int argc, char **argv)
         {"stats", "gobj", 0, 1},      {"gclass", "gclass", 1, 1}, {"dot", "gclass", 1, 1},
         {"log-level", "level", 1, 1}, {"shutdown", NULL, 0, 0},   {"hello", NULL, 0, 0},
         {"trace", "spec", 1, 1},      {"untrace", "spec", 1, 1},  {"send", NULL, 2, 3},
+        {"watch", "spec", 0, 1},
     };
     size_t k = 0, n = sizeof table / sizeof table[0];
     while (k < n && strcmp(table[k].name, cmd) != 0)
@@ -371,6 +453,11 @@ int main(int argc, char **argv)
     } else if (nargs == 1)
         json_object_set_new(req, table[k].arg, json_string(argv[i]));
 
+    if (strcmp(cmd, "watch") == 0) {
+        int st = watch(path, req, as_json);
+        release();
+        return st;
+    }
     json_t *ans = exchange(path, req);
     int status = 0;
     if (!json_is_true(json_object_get(ans, "ok"))) {

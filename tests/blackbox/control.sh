@@ -161,6 +161,30 @@ if wait_for "$TMP/ctl3.err" '"msg": ?"running"' 20; then
     else
         fail "no tick after EV_SET_TIMER through the socket"
     fi
+    # watch: the records stream; the watch's trace ends with it.
+    start_bg watch "$GCTL" -s "$SOCK" watch ticker.timer:machine
+    WATCH_PID=$BG_PID
+    if wait_for "$TMP/watch.out" 'EV_TIMER_TIMEOUT' 20 && wait_for "$TMP/watch.out" 'tick count=' 20
+    then
+        pass "gctl watch streams the trace and the log"
+    else
+        fail "gctl watch: no trace record and tick"
+        dump "$TMP/watch.out"
+        dump "$TMP/watch.err"
+    fi
+    kill "$WATCH_PID" 2>/dev/null
+    wait "$WATCH_PID" 2>/dev/null
+    sleep 0.5
+    n1=$(grep -c '"trace"' "$TMP/ctl3.err")
+    sleep 0.5
+    n2=$(grep -c '"trace"' "$TMP/ctl3.err")
+    [ "$n1" = "$n2" ] && pass "the watch's trace ended with it ($n1 trace records)" ||
+        fail "trace records go on after the watch ended ($n1, then $n2)"
+    ctl 0 "a 1 ms timer, for many records" send ticker.timer EV_SET_TIMER '{"msec": 1, "periodic": true}'
+    pyc "a watcher that does not read" watchslow "$SOCK" 3
+    ctl 0 "the timer slowed again" send ticker.timer EV_SET_TIMER '{"msec": 200, "periodic": true}'
+
+    ctl 0 "still answering after it" tree
     ctl 1 "send: not an input event" send ticker.timer EV_FOO
     contains "$TMP/err" "EV_FOO is not an input event of GTimer"
     ctl 1 "send: unknown gobj" send ticker.nosuch EV_SET_TIMER

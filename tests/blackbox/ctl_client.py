@@ -8,6 +8,8 @@
                             its own ids; every answer must match its request
   noread PATH               ask for large answers without ever reading: the server must
                             disconnect the client (bounded), and keep serving others
+  watchslow PATH SECONDS    watch the log with every trace on, read nothing for SECONDS,
+                            then read: a {"dropped": N} line must come, then records
   uid PATH UID              connect as UID (the caller is root): the answer must be a
                             permission error, then the connection closes
 Each prints one line and exits 0, or prints the reason on stderr and exits 1.
@@ -134,6 +136,34 @@ def cmd_noread(a):
     print("a client that never reads was disconnected after %d bytes of requests" % sent)
 
 
+def cmd_watchslow(a):
+    path, secs = a[0], float(a[1])
+    s = conn(path, timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    f = s.makefile("rwb")
+    f.write(b'{"id": 1, "cmd": "watch", "spec": "all"}\n')
+    f.flush()
+    time.sleep(secs)
+    ans = read_line(f)
+    if not ans or not ans.get("ok"):
+        die("watch refused: %r" % ans)
+    dropped = 0
+    records = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (dropped and records > 10):
+        m = read_line(f)
+        if m is None:
+            die("the server closed the watch after %d records" % records)
+        if "dropped" in m:
+            dropped += m["dropped"]
+        elif "record" in m:
+            records += 1
+    if not dropped:
+        die("no dropped count after %ss without reading (%d records)" % (secs, records))
+    print("after %ss without reading: %d records dropped, reported; then %d records" %
+          (secs, dropped, records))
+
+
 def cmd_uid(a):
     path, uid = a[0], int(a[1])
     pid = os.fork()
@@ -162,7 +192,7 @@ def cmd_uid(a):
 
 def main():
     cmds = {"lines": cmd_lines, "bigline": cmd_bigline, "many": cmd_many,
-            "noread": cmd_noread, "uid": cmd_uid}
+            "noread": cmd_noread, "uid": cmd_uid, "watchslow": cmd_watchslow}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         die("usage: ctl_client.py {%s} PATH ..." % ",".join(cmds))
     cmds[sys.argv[1]](sys.argv[2:])

@@ -153,6 +153,7 @@ static void release_fd(gobj_t *gobj)
         priv->tr = NULL;
     }
     gsock__resolve_cancel(priv);
+    gsock__eyeballs_cancel(priv); /* every attempt still racing */
     if (priv->ai_list) {
         evutil_freeaddrinfo(priv->ai_list);
         priv->ai_list = priv->ai_next = NULL;
@@ -512,6 +513,8 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     (void)kw;
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->eb && !gsock__eyeballs_writable(gobj))
+        return 0; /* racing (sock_eyeballs.c): no winner yet, or all failed */
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(priv->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -552,6 +555,8 @@ static int ac_connect_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
     sock_priv_t *priv = gobj_priv(gobj);
     if (gsock__resolve_timer(gobj))
         return 0; /* resolving, or its answer came */
+    if (gsock__eyeballs_timer(gobj))
+        return 0; /* racing: the next attempt's turn, or the deadline */
     if (priv->retry_at) {
         /* A unix connect waits for room in the listener's backlog. */
         uint64_t now = gobj_loop_now_msec();

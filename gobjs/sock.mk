@@ -10,6 +10,7 @@ libginsfsm_la_SOURCES += \
 	gobjs/framing.c \
 	gobjs/sock_connect.c \
 	gobjs/sock_resolve.c \
+	gobjs/sock_eyeballs.c \
 	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \
 	gobjs/srv_session.h \

@@ -119,7 +119,7 @@ bool gsock__resolve_timer(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     if (priv->dns_done) {
         priv->dns_done = false;
-        if (!priv->gai_err && gsock__connect_next(gobj))
+        if (!priv->gai_err && gsock__eyeballs_connect(gobj))
             gsock__rearm_timer(gobj);
         else
             gsock__connect_failed(gobj);

@@ -3,8 +3,6 @@
  * sock_priv_t; doc/gclasses/GSock.md lists them) and the check of the
  * framing attributes, made at create and again at each connection.
  */
-#include <stdio.h>
-
 #include "ginsfsm/gobj.h"
 #include "sock_priv.h"
 
@@ -24,7 +22,7 @@ const gobj_attr_t gsock__attrs[] = {
     GOBJ_ATTR("happy_eyeballs_delay", GOBJ_ATTR_INT, sock_priv_t, happy_eyeballs_delay, "250",
               GOBJ_RD | GOBJ_WR,
               "Client, a name with several addresses: ms before the next address's attempt "
-              "starts while the earlier ones are in flight (RFC 8305); 0 = one after another"),
+              "starts while the earlier ones are in flight (RFC 8305); <= 0 = one after another"),
     GOBJ_ATTR("inactivity_timeout", GOBJ_ATTR_INT, sock_priv_t, inactivity_timeout, "0",
               GOBJ_RD | GOBJ_WR, "Close after this many ms without rx or tx; 0 = off"),
     GOBJ_ATTR("tx_high_water", GOBJ_ATTR_INT, sock_priv_t, tx_high_water, "1048576",
@@ -87,18 +85,10 @@ int gsock__apply_framing(gobj_t *gobj)
     return rc;
 }
 
-/* mt_check: happy_eyeballs_delay and the framing attributes a create would use (gserve --check,
+/* mt_check: the framing attributes a create would use (gserve --check,
  * gclass_check_attrs: GServerSock's gsock_attrs). */
 int gsock__mt_check(const json_t *attrs, char *why, size_t why_len)
 {
-    json_int_t delay = json_integer_value(json_object_get(attrs, "happy_eyeballs_delay"));
-    if (delay < 0) {
-        snprintf(why, why_len,
-                 "GSock attribute 'happy_eyeballs_delay' is %lld: expected >= 0 (ms; 0 = one "
-                 "address after another)",
-                 (long long)delay);
-        return GOBJ_EINVAL;
-    }
     gsock_framing_conf_t conf = {
         .framing = json_string_value(json_object_get(attrs, "framing")),
         .delimiter = json_string_value(json_object_get(attrs, "delimiter")),

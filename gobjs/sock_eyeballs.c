@@ -42,10 +42,10 @@ typedef struct gsock_attempt gsock_attempt_t;
 
 struct gsock_attempt {
     gsock_eyeballs_t *eb;
-    int fd;               /* -1 = not in flight */
-    struct event *ev;     /* EV_WRITE, one-shot: the connect finished */
-    bool done;            /* the event fired: SO_ERROR has the outcome */
-    struct addrinfo *ai;  /* its address (in priv->ai_list) */
+    int fd;              /* -1 = not in flight */
+    struct event *ev;    /* EV_WRITE, one-shot: the connect finished */
+    bool done;           /* the event fired: SO_ERROR has the outcome */
+    struct addrinfo *ai; /* its address (in priv->ai_list) */
 };
 
 struct gsock_eyeballs {
@@ -125,7 +125,8 @@ static void attempt_close(gsock_eyeballs_t *eb, gsock_attempt_t *a)
 static void set_peername(sock_priv_t *priv, const struct addrinfo *ai)
 {
     char buf[GSOCK_ADDRSTRLEN];
-    gsock__set_str(&priv->peername, gsock__format_addr(ai->ai_addr, ai->ai_addrlen, buf, sizeof buf));
+    gsock__set_str(&priv->peername,
+                   gsock__format_addr(ai->ai_addr, ai->ai_addrlen, buf, sizeof buf));
 }
 
 /* Start one attempt to ai in slot a.  Returns 0 or an errno value. */
@@ -176,8 +177,8 @@ static bool start_next(gobj_t *gobj)
         set_peername(priv, ai);
         int err = attempt_start(eb, a, ai);
         if (!err) {
-            eb->next_at = priv->ai_next ? gobj_loop_now_msec() + (uint64_t)priv->happy_eyeballs_delay
-                                        : 0;
+            eb->next_at =
+                priv->ai_next ? gobj_loop_now_msec() + (uint64_t)priv->happy_eyeballs_delay : 0;
             return true;
         }
         priv->conn_err = err;

@@ -59,7 +59,8 @@
  * Input events (kw borrowed, read only)
  *   EV_CONNECT      {host?, port?, path?}  client side: connect to path, or
  *                   to host:port (a name resolved without blocking the
- *                   loop, sock_resolve.c; each address tried in turn),
+ *                   loop, sock_resolve.c; its addresses raced, RFC 8305:
+ *                   sock_eyeballs.c),
  *                   resolution and connect bounded by connect_timeout.
  *                   Given keys are stored in the attributes first.  The
  *                   result always arrives later, never inside the send.

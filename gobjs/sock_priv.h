@@ -3,7 +3,8 @@
  * share.  c_sock.c is the gclass (contract, methods, actions, machine);
  * sock_io.c moves bytes (the loop events, the transmit queue, backpressure,
  * the traffic trace); sock_connect.c connects a client and adopts an
- * accepted descriptor.  The bytes themselves go through transport.h.
+ * accepted descriptor; sock_eyeballs.c races a client's addresses (RFC
+ * 8305).  The bytes themselves go through transport.h.
  */
 #ifndef GINSFSM_GOBJS_SOCK_PRIV_H
 #define GINSFSM_GOBJS_SOCK_PRIV_H

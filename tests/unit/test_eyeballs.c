@@ -411,6 +411,9 @@ static void test_all_fail(void)
     T_EQ_INT(crec.disconnected, 1);
     T_EQ_STR(crec.reason, "connect failed: Connection refused");
     T_EQ_STR(crec.err, "ECONNREFUSED");
+    char want[64];
+    snprintf(want, sizeof want, "127.0.0.1:%d", p.port); /* the last one tried */
+    T_EQ_STR(crec.peername, want);
     T_EQ_INT(t_fds(), fds);
     T_EQ_STR(gobj_current_state(c)->name, "ST_DISCONNECTED");
 

@@ -41,6 +41,9 @@
  *                          with -ENOSPC (logged) past tx_queue_max.
  *   EV_DROP       {}       drop the connection (or the attempt) now; the next
  *                          attempt follows the backoff.
+ *   EV_PAUSE_RX, EV_RESUME_RX {}  hold reading; kept across connections
+ *   EV_SHUTDOWN   {}       the GSock's; while down, sent to the next
+ *                          connection after its queue
  *   From its GSock (src = the GSock): EV_CONNECTED, EV_RX_DATA,
  *   EV_TRANSMIT_READY, EV_DISCONNECTED.  Internal, from itself only:
  *   EV_CONNEX_TIMER (the retry timer), EV_CONNEX_CLOSED (a posted
@@ -49,6 +52,7 @@
  *   EV_CONNECTED {peername, sockname, tls?, connex}
  *   EV_RX_DATA {data, connex}
  *   EV_TRANSMIT_READY {connex}
+ *   EV_RX_EOF {connex}  (gsock_attrs half_close)
  *   EV_DISCONNECTED {peername, sockname, reason, errno?, connex}
  *   EV_CONNEX_GAVE_UP {destinations, attempts, connex}
  *
@@ -88,6 +92,7 @@ typedef struct {
     double backoff_jitter;
     int64_t max_retries;
     int64_t tx_queue_max;
+    int64_t stable_after;
     bool disabled;
     char *subscriber;
     int64_t n_attempts;
@@ -104,6 +109,9 @@ typedef struct {
     int64_t delay;            /* the next backoff before jitter; 0 = backoff_initial */
     bool up;                  /* EV_CONNECTED published, EV_DISCONNECTED not yet */
     bool dropping;            /* we dropped the GSock: its end is not a failure */
+    bool rx_held;             /* EV_PAUSE_RX: each GSock is held until EV_RESUME_RX */
+    bool shut_wanted;         /* EV_SHUTDOWN while down: shut the next connection */
+    uint64_t up_since;        /* ms: when the connection came up */
     bool subscribed;
     uint64_t rnd; /* xorshift state for the jitter */
 } connex_priv_t;
@@ -130,6 +138,9 @@ static const gobj_attr_t connex_attrs[] = {
     GOBJ_ATTR("backoff_jitter", GOBJ_ATTR_REAL, connex_priv_t, backoff_jitter, "0.2",
               GOBJ_RD | GOBJ_WR,
               "Each wait is changed by a random fraction up to this, + or - (0..1)"),
+    GOBJ_ATTR("stable_after", GOBJ_ATTR_INT, connex_priv_t, stable_after, "5000", GOBJ_RD | GOBJ_WR,
+              "ms a connection must last to reset the backoff; one that ends sooner lets the "
+              "wait keep growing"),
     GOBJ_ATTR("max_retries", GOBJ_ATTR_INT, connex_priv_t, max_retries, "0", GOBJ_RD | GOBJ_WR,
               "Give up after this many failed attempts in a row; 0 = never"),
     GOBJ_ATTR("tx_queue_max", GOBJ_ATTR_INT, connex_priv_t, tx_queue_max, "1048576",
@@ -325,7 +336,11 @@ static bool attempt_failed(gobj_t *gobj, const char *reason, const char *err)
         gobj_change_state(gobj, ST_IDLE);
         return true;
     }
-    if (arm(gobj, next_wait(priv)) == 0)
+    /* Failover is immediate: the next destination of the round is tried
+     * at once (on a later turn, from the timer); the backoff applies once
+     * every destination has failed in a row. */
+    bool round_over = n <= 1 || priv->failures_in_row % (int64_t)n == 0;
+    if (arm(gobj, round_over ? next_wait(priv) : 0) == 0)
         gobj_change_state(gobj, ST_WAIT_RETRY);
     else
         gobj_change_state(gobj, ST_IDLE);
@@ -355,6 +370,8 @@ static void attempt(gobj_t *gobj)
     priv->dropping = false;
     gobj_t *sock = gobj_create("sock", gclass_find(GCLASS_GSOCK_NAME), sock_kw(priv, dest), gobj);
     int rc = sock ? gobj_start(sock) : GOBJ_EINVAL;
+    if (rc == 0 && priv->rx_held)
+        gobj_send_event(sock, EV_PAUSE_RX, NULL, gobj);
     if (rc == 0) {
         gobj_change_state(gobj, ST_WAIT_CONNECTED);
         rc = gobj_send_event(sock, EV_CONNECT, NULL, gobj);
@@ -542,6 +559,10 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_in_this_state(gobj, ST_CONNECTED) && !priv->dropping ? the_sock(gobj) : NULL;
     if (sock && gobj_has_input_event(sock, ev))
         return gobj_send_event(sock, ev, json_incref(kw), gobj);
+    if (priv->shut_wanted) {
+        gobj_log(GOBJ_LOG_ERROR, gobj, "GConnex: EV_SEND_DATA after EV_SHUTDOWN: refused", NULL);
+        return GOBJ_ESTATE;
+    }
     size_t len = json_string_length(data);
     if ((int64_t)len > priv->tx_queue_max - priv->tx_queued) {
         priv->n_refused++;
@@ -577,12 +598,43 @@ static int ac_sock_connected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     }
     priv->n_connects++;
     priv->up = true;
-    reset_backoff(priv);
+    /* The failure count starts over; the wait only once the connection
+     * has lasted stable_after (a server that accepts and closes at once
+     * is not hammered every backoff_initial). */
+    priv->failures_in_row = 0;
+    priv->up_since = gobj_loop_now_msec();
     /* The queue goes first, so that what the subscriber sends from its
      * EV_CONNECTED action comes after it. */
     queue_flush(gobj);
+    if (priv->shut_wanted)
+        gobj_send_event(src, EV_SHUTDOWN, NULL, gobj); /* after the queue */
     gobj_publish_event(gobj, ev, with_connex(gobj, kw));
     return 0;
+}
+
+/* EV_PAUSE_RX / EV_RESUME_RX: the hold is the GConnex's, kept across
+ * connections (each new GSock starts held) until EV_RESUME_RX. */
+static int ac_hold(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)kw;
+    (void)src;
+    connex_priv_t *priv = gobj_priv(gobj);
+    priv->rx_held = ev == EV_PAUSE_RX;
+    gobj_t *sock = the_sock(gobj);
+    return sock ? gobj_send_event(sock, ev, NULL, gobj) : 0;
+}
+
+/* EV_SHUTDOWN: nothing more to send on this connection.  While down it
+ * waits for the next connection, after the queue. */
+static int ac_shutdown(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    (void)kw;
+    (void)src;
+    connex_priv_t *priv = gobj_priv(gobj);
+    gobj_t *sock =
+        gobj_in_this_state(gobj, ST_CONNECTED) && !priv->dropping ? the_sock(gobj) : NULL;
+    priv->shut_wanted = true;
+    return sock ? gobj_send_event(sock, ev, NULL, gobj) : 0;
 }
 
 static int ac_sock_pass(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
@@ -607,6 +659,12 @@ static int ac_sock_disconnected(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_
     }
     gobj_destroy(src);
     bool was_up = priv->up, dropped = priv->dropping, gave_up = false;
+    if (was_up) {
+        priv->shut_wanted = false; /* it applied to that connection */
+        if (gobj_loop_now_msec() - priv->up_since >=
+            (uint64_t)(priv->stable_after > 0 ? priv->stable_after : 0))
+            priv->delay = 0; /* it lasted: the next wait is backoff_initial */
+    }
     priv->up = false;
     priv->dropping = false;
     bool go_on = gobj_is_running(gobj) && !priv->disabled;
@@ -669,6 +727,9 @@ static const gobj_row_t st_idle[] = {
     GOBJ_ROW(EV_SEND_DATA,      ac_send_data,         ST_IDLE),
     GOBJ_ROW(EV_DROP,           ac_drop,              ST_IDLE),
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_IDLE),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -678,6 +739,9 @@ static const gobj_row_t st_wait_retry[] = {
     GOBJ_ROW(EV_DROP,           ac_drop,              ST_WAIT_RETRY),
     GOBJ_ROW(EV_CONNEX_TIMER,   ac_timer,             ST_WAIT_CONNECTED), /* or failed at once */
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_WAIT_RETRY),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -688,6 +752,9 @@ static const gobj_row_t st_wait_connected[] = {
     GOBJ_ROW(EV_CONNECTED,      ac_sock_connected,    ST_CONNECTED),
     GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, ST_WAIT_RETRY),     /* or ST_IDLE */
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_WAIT_CONNECTED),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
     {NULL, NULL, NULL, NULL},
 };
 
@@ -699,6 +766,10 @@ static const gobj_row_t st_connected[] = {
     GOBJ_ROW(EV_TRANSMIT_READY, ac_sock_pass,         ST_CONNECTED),
     GOBJ_ROW(EV_DISCONNECTED,   ac_sock_disconnected, ST_WAIT_RETRY),     /* or ST_IDLE */
     GOBJ_ROW(EV_CONNEX_CLOSED,  ac_closed,            ST_CONNECTED),
+    GOBJ_ROW(EV_PAUSE_RX,       ac_hold,              NULL),
+    GOBJ_ROW(EV_RESUME_RX,      ac_hold,              NULL),
+    GOBJ_ROW(EV_SHUTDOWN,       ac_shutdown,          NULL),
+    GOBJ_ROW(EV_RX_EOF,         ac_sock_pass,         ST_CONNECTED),
     {NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -719,6 +790,10 @@ static const gobj_event_def_t connex_events[] = {
     {EV_RX_DATA, GOBJ_EV_IN | GOBJ_EV_OUT, "{data, connex}"},
     {EV_TRANSMIT_READY, GOBJ_EV_IN | GOBJ_EV_OUT, "{connex}"},
     {EV_DISCONNECTED, GOBJ_EV_IN | GOBJ_EV_OUT, "{peername, sockname, reason, errno?, connex}"},
+    {EV_PAUSE_RX, GOBJ_EV_IN, "{}"},
+    {EV_RESUME_RX, GOBJ_EV_IN, "{}"},
+    {EV_SHUTDOWN, GOBJ_EV_IN, "{}"},
+    {EV_RX_EOF, GOBJ_EV_IN | GOBJ_EV_OUT, "{connex} (gsock_attrs half_close)"},
     {EV_CONNEX_GAVE_UP, GOBJ_EV_OUT, "{destinations, attempts, connex}"},
     {EV_CONNEX_TIMER, GOBJ_EV_IN, "{} internal: the retry timer"},
     {EV_CONNEX_CLOSED, GOBJ_EV_IN, "{peername, sockname, reason} internal: closed by gobj_stop"},

@@ -50,7 +50,8 @@
  *     read).  With framing "none" the path is the plain one, one branch.
  *   - Split by concern: sock_io.c (loop glue, queue, backpressure, framed
  *     sends), sock_rx.c (reading, frame delivery), sock_connect.c (client
- *     connect, adoption), sock_addr.c (addresses).
+ *     connect, adoption), sock_addr.c (addresses), sock_handshake.c (TLS
+ *     handshake), sock_flow.c (holding reading, half-close).
  *   - Destroying the GSock from any action (also inside the subscriber's
  *     EV_CONNECTED, EV_RX_DATA or EV_DISCONNECTED) is safe: the core defers
  *     the free, mt_destroy closes the descriptor and frees the libevent
@@ -105,6 +106,10 @@ GOBJ_DEFINE_EVENT(EV_CONNECTED);      /* out: {peername, sockname, tls?} */
 GOBJ_DEFINE_EVENT(EV_RX_DATA);        /* out: {data} */
 GOBJ_DEFINE_EVENT(EV_TRANSMIT_READY); /* out: {} */
 GOBJ_DEFINE_EVENT(EV_DISCONNECTED);   /* out: {peername, sockname, reason, errno?} */
+GOBJ_DEFINE_EVENT(EV_PAUSE_RX);       /* in:  {} hold reading (sock_flow.c) */
+GOBJ_DEFINE_EVENT(EV_RESUME_RX);      /* in:  {} */
+GOBJ_DEFINE_EVENT(EV_SHUTDOWN);       /* in:  {} nothing more to send: FIN once written */
+GOBJ_DEFINE_EVENT(EV_RX_EOF);         /* out: {} half_close: the peer sends nothing more */
 
 /* Internal input events: loop activity turned into events by the callbacks
  * below (src = the GSock itself), and the hand-over from a GServerSock. */
@@ -130,7 +135,7 @@ GOBJ_DEFINE_STATE(ST_CLOSING);
  *  Helpers: closing
  *---------------------------------------------------------------------*/
 /* Release the descriptor and everything tied to it, without publishing. */
-static void release_fd(gobj_t *gobj)
+void gsock__release_fd(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     gsock__free_events(priv);
@@ -159,7 +164,8 @@ static void release_fd(gobj_t *gobj)
         evutil_freeaddrinfo(priv->ai_list);
         priv->ai_list = priv->ai_next = NULL;
     }
-    priv->rx_paused = priv->rx_eof = false;
+    priv->rx_paused = priv->rx_eof = priv->rx_held = false;
+    priv->tx_shut_wanted = priv->tx_shut = false;
     gsock_framer__reset(priv->framer);
     priv->drop_deadline = 0;
     priv->retry_at = 0;
@@ -187,7 +193,7 @@ void gsock__sock_close(gobj_t *gobj, const char *reason, int err)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     if (!priv->session) {
-        release_fd(gobj);
+        gsock__release_fd(gobj);
         return;
     }
     priv->session = false;
@@ -198,7 +204,7 @@ void gsock__sock_close(gobj_t *gobj, const char *reason, int err)
     json_object_set_new(kw, "reason", json_string(reason));
     if (err)
         json_object_set_new(kw, "errno", json_string(gobj_err_name(-err)));
-    release_fd(gobj);
+    gsock__release_fd(gobj);
     gobj_change_state(gobj, ST_DISCONNECTED);
     /* No re-entrant callbacks: a close caused by a call from outside (a
      * write error in EV_SEND_DATA, EV_DROP, gobj_stop) is announced on a
@@ -243,7 +249,7 @@ void gsock__close_on_error(gobj_t *gobj, int err)
 
 /* The connection is up (client connect done, or accepted): start reading,
  * arm the inactivity timer, and announce it. */
-static void go_connected(gobj_t *gobj)
+void gsock__go_connected(gobj_t *gobj)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     priv->connected = true;
@@ -253,8 +259,9 @@ static void go_connected(gobj_t *gobj)
     gobj_change_state(gobj, ST_CONNECTED);
     /* Output sent while connecting is waiting, perhaps above the high
      * water already. */
-    gsock__rx_enable(priv, !priv->rx_paused);
+    gsock__rx_enable(priv, gsock__rx_wanted(priv));
     gsock__tx_enable(priv, priv->q_len > 0);
+    gsock__shut_if_wanted(gobj); /* EV_SHUTDOWN while connecting, nothing queued */
     gsock__rearm_timer(gobj);
     json_t *kw = json_object();
     json_object_set_new(kw, "peername", json_string(priv->peername ? priv->peername : ""));
@@ -267,7 +274,7 @@ static void go_connected(gobj_t *gobj)
 /* Close after flushing: with nothing queued (or not connected yet) at once;
  * otherwise reading stops (nothing more is wanted from the peer), the queue
  * is written, and drop_timeout bounds the wait (ST_CLOSING). */
-static void graceful_close(gobj_t *gobj, const char *reason)
+void gsock__graceful_close(gobj_t *gobj, const char *reason)
 {
     sock_priv_t *priv = gobj_priv(gobj);
     if (!priv->connected || priv->q_len == 0) {
@@ -280,81 +287,6 @@ static void graceful_close(gobj_t *gobj, const char *reason)
         priv->drop_deadline = gobj_loop_now_msec() + (uint64_t)priv->drop_timeout;
     gobj_change_state(gobj, ST_CLOSING);
     gsock__rearm_timer(gobj);
-}
-
-/*---------------------------------------------------------------------*
- *  Helpers: TLS handshake
- *---------------------------------------------------------------------*/
-/* The handshake failed or timed out.  A client reports it as the one
- * EV_DISCONNECTED of its connect; an accepted GSock was never announced, so
- * it tells nobody: it counts the failure on its server, closes, and
- * destroys itself (its subscriber never saw it and will not). */
-static void tls_failed(gobj_t *gobj, const char *why, int err)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    char reason[320];
-    snprintf(reason, sizeof reason, "TLS handshake failed: %s", why);
-    gobj_log(GOBJ_LOG_DEBUG, gobj, reason, "peername",
-             json_string(priv->peername ? priv->peername : ""), NULL);
-    if (!priv->link) {
-        gsock__sock_close(gobj, reason, err);
-        return;
-    }
-    priv->link->tls_failures++;
-    priv->session = false;
-    release_fd(gobj); /* tells the server, which reads the count */
-    gobj_change_state(gobj, ST_DISCONNECTED);
-    gobj_destroy(gobj);
-}
-
-/* Run the handshake as far as the socket allows, and arm the event the
- * next step waits for. */
-static void do_handshake(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    char why[256];
-    int r = priv->tr->ops->handshake(priv->tr, why, sizeof why);
-    if (r == 1) {
-        gsock__tx_enable(priv, false);
-        /* The peer's first data may have come in with its last handshake
-         * message and sit read ahead inside OpenSSL, where the socket will
-         * not signal it: go_connected's rx_enable finds it. */
-        go_connected(gobj);
-        return;
-    }
-    if (r == GSOCK_IO_WANT_READ || r == GSOCK_IO_WANT_WRITE) {
-        gsock__tx_enable(priv, r == GSOCK_IO_WANT_WRITE);
-        return;
-    }
-    tls_failed(gobj, why, 0);
-}
-
-/* TCP is up (connected or accepted): stack the transports, and run the
- * handshake, if the stack has one, before EV_CONNECTED.  Reading is on
- * whatever the backpressure says: the handshake cannot finish without it. */
-void gsock__start_transport(gobj_t *gobj)
-{
-    sock_priv_t *priv = gobj_priv(gobj);
-    if (priv->tls_ctx) {
-        priv->tr =
-            gsock_transport__tls_new(priv->tls_ctx, &priv->plain, priv->link ? NULL : priv->host);
-        if (!priv->tr) {
-            tls_failed(gobj, "out of memory", ENOMEM);
-            return;
-        }
-    }
-    if (!priv->tr->ops->handshake) {
-        go_connected(gobj);
-        return;
-    }
-    uint64_t now = gobj_loop_now_msec();
-    priv->hs_deadline =
-        now + (uint64_t)(priv->tls_ctx ? gsock_tls__ctx_handshake_timeout(priv->tls_ctx) : 10000);
-    priv->last_activity = now;
-    gobj_change_state(gobj, ST_HANDSHAKE);
-    gsock__rx_enable(priv, true);
-    gsock__rearm_timer(gobj);
-    do_handshake(gobj);
 }
 
 /*---------------------------------------------------------------------*
@@ -415,7 +347,7 @@ static int stop_sock(gobj_t *gobj)
         /* Accepted, in its TLS handshake: it ends as a failed handshake
          * does, unannounced, and destroys itself on the next turn (not
          * here: the caller of gobj_stop may still use it). */
-        release_fd(gobj);
+        gsock__release_fd(gobj);
         gobj_change_state(gobj, ST_DISCONNECTED);
         if (!gobj_is_destroying(gobj))
             gobj_post_event(gobj, EV_GSOCK_ABANDONED, NULL, gobj);
@@ -434,7 +366,7 @@ static int stop_sock(gobj_t *gobj)
         return 0;
     }
     if (priv->session || priv->fd >= 0)
-        graceful_close(gobj, "stopped");
+        gsock__graceful_close(gobj, "stopped");
     /* Still flushing, or the EV_DISCONNECTED waits for the next turn: the
      * owner (gserve's shutdown) waits for gobj_stopped, which release_fd
      * calls when the descriptor is closed, or publish_owed. */
@@ -446,7 +378,7 @@ static void mt_destroy(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     /* The subscriptions are gone already: close without telling anyone. */
     priv->session = false;
-    release_fd(gobj);
+    gsock__release_fd(gobj);
     gsock__session_end(gobj);
     json_decref(priv->owed); /* nobody is subscribed any more */
     priv->owed = NULL;
@@ -605,36 +537,16 @@ static int ac_accepted(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
-/* ST_HANDSHAKE: the socket is readable or writable. */
+/* ST_HANDSHAKE's actions are sock_handshake.c; the rows keep their short
+ * names (and the diagram its labels). */
 static int ac_handshake(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
-    (void)ev;
-    (void)kw;
-    (void)src;
-    gsock__touch(gobj_priv(gobj));
-    do_handshake(gobj);
-    return 0;
+    return gsock__ac_handshake(gobj, ev, kw, src);
 }
 
-/* ST_HANDSHAKE: handshake_timeout or inactivity_timeout. */
 static int ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
 {
-    (void)ev;
-    (void)kw;
-    (void)src;
-    sock_priv_t *priv = gobj_priv(gobj);
-    uint64_t now = gobj_loop_now_msec();
-    if (now >= priv->hs_deadline) {
-        tls_failed(gobj, "handshake timeout", ETIMEDOUT);
-        return 0;
-    }
-    if (priv->inactivity_timeout > 0 &&
-        now >= priv->last_activity + (uint64_t)priv->inactivity_timeout) {
-        tls_failed(gobj, "inactivity timeout", ETIMEDOUT);
-        return 0;
-    }
-    gsock__rearm_timer(gobj);
-    return 0;
+    return gsock__ac_handshake_timer(gobj, ev, kw, src);
 }
 
 /* The receive path is sock_rx.c; the row keeps its short name (and the
@@ -675,6 +587,7 @@ static int ac_write(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         return 0;
     }
     gsock__check_low_water(gobj);
+    gsock__shut_if_wanted(gobj);
     gobj_publish_event(gobj, EV_TRANSMIT_READY, json_object());
     return 0;
 }
@@ -707,6 +620,8 @@ void gsock__uncork(gobj_t *gobj)
     }
     if (gobj_in_this_state(gobj, ST_CLOSING))
         gsock__sock_close(gobj, priv->closing_reason ? priv->closing_reason : "dropped", 0);
+    else
+        gsock__shut_if_wanted(gobj);
 }
 
 int gsock__corked_push(gobj_t *gobj)
@@ -741,6 +656,8 @@ static int ac_send_data(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
         gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: EV_SEND_DATA expects {data: string}", NULL);
         return GOBJ_EINVAL;
     }
+    if (GOBJ_UNLIKELY(priv->tx_shut_wanted))
+        return gsock__send_after_shutdown(gobj);
     size_t len = json_string_length(data);
     if (GOBJ_UNLIKELY(priv->framer))
         return gsock__send_framed(gobj, data, len);
@@ -791,7 +708,7 @@ static int ac_drop(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
     priv->in_call = true; /* the dropper gets EV_DISCONNECTED after its send */
-    graceful_close(gobj, "dropped");
+    gsock__graceful_close(gobj, "dropped");
     priv->in_call = false;
     return 0;
 }
@@ -843,6 +760,23 @@ static int ac_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
     return 0;
 }
 
+/* The subscriber's hold on reading and the half-close are sock_flow.c; the
+ * rows keep short names (and the diagram its labels). */
+static int ac_pause_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    return gsock__ac_pause_rx(gobj, ev, kw, src);
+}
+
+static int ac_resume_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    return gsock__ac_resume_rx(gobj, ev, kw, src);
+}
+
+static int ac_shutdown(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src)
+{
+    return gsock__ac_shutdown(gobj, ev, kw, src);
+}
+
 /*---------------------------------------------------------------------*
  *  FSM
  *---------------------------------------------------------------------*/
@@ -884,6 +818,9 @@ static const gobj_row_t st_disconnected[] = {
     GOBJ_ROW(EV_DROP,            NULL,               NULL),  /* nothing to drop */
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* EV_DISCONNECTED, later */
     GOBJ_ROW(EV_GSOCK_ABANDONED, ac_abandoned,       NULL),  /* destroys self */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),  /* for the next connection */
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        NULL,               NULL),  /* nothing to shut */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -894,6 +831,9 @@ static const gobj_row_t st_wait_connected[] = {
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),  /* applies from EV_CONNECTED */
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        ac_shutdown,        NULL),  /* once connected and written */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -905,6 +845,9 @@ static const gobj_row_t st_handshake[] = {
     GOBJ_ROW(EV_SEND_DATA,       ac_send_data,       NULL),  /* queued until connected */
     GOBJ_ROW(EV_DROP,            ac_drop,            ST_DISCONNECTED),
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),  /* applies from EV_CONNECTED */
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        ac_shutdown,        NULL),  /* once connected and written */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -916,6 +859,9 @@ static const gobj_row_t st_connected[] = {
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* ST_CLOSING or closed */
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* inactivity */
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        ac_pause_rx,        NULL),
+    GOBJ_ROW(EV_RESUME_RX,       ac_resume_rx,       NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        ac_shutdown,        NULL),  /* FIN once written; after EOF: close */
     {NULL, NULL, NULL, NULL},
 };
 
@@ -926,6 +872,9 @@ static const gobj_row_t st_closing[] = {
     GOBJ_ROW(EV_DROP,            ac_drop,            NULL),  /* bounds the wait */
     GOBJ_ROW(EV_GSOCK_TIMER,     ac_timer,           NULL),  /* drop_timeout, inactivity */
     GOBJ_ROW(EV_GSOCK_CLOSED,    ac_closed,          NULL),  /* a reconnect came first */
+    GOBJ_ROW(EV_PAUSE_RX,        NULL,               NULL),  /* reading is over */
+    GOBJ_ROW(EV_RESUME_RX,       NULL,               NULL),
+    GOBJ_ROW(EV_SHUTDOWN,        NULL,               NULL),  /* closing already */
     {NULL, NULL, NULL, NULL},
 };
 static const gobj_state_def_t sock_states[] = {
@@ -946,6 +895,10 @@ static const gobj_event_def_t sock_events[] = {
     {EV_RX_DATA, GOBJ_EV_OUT, "{data}"},
     {EV_TRANSMIT_READY, GOBJ_EV_OUT, "{}"},
     {EV_DISCONNECTED, GOBJ_EV_OUT, "{peername, sockname, reason, errno?}"},
+    {EV_PAUSE_RX, GOBJ_EV_IN, "{}"},
+    {EV_RESUME_RX, GOBJ_EV_IN, "{}"},
+    {EV_SHUTDOWN, GOBJ_EV_IN, "{}"},
+    {EV_RX_EOF, GOBJ_EV_OUT, "{}"},
     {EV_GSOCK_READABLE, GOBJ_EV_IN, "{} internal: the socket is readable"},
     {EV_GSOCK_WRITABLE, GOBJ_EV_IN, "{} internal: writable, or the connect finished"},
     {EV_GSOCK_TIMER, GOBJ_EV_IN, "{} internal: a deadline may have passed"},

@@ -5,6 +5,8 @@ libginsfsm_la_SOURCES += \
 	gobjs/sock_priv.h \
 	gobjs/sock_io.c \
 	gobjs/sock_rx.c \
+	gobjs/sock_flow.c \
+	gobjs/sock_handshake.c \
 	gobjs/sock_attrs.c \
 	gobjs/framing.h \
 	gobjs/framing.c \
@@ -125,3 +127,12 @@ tests_unit_test_eyeballs_SOURCES = tests/unit/test_eyeballs.c tests/unit/testlib
 tests_unit_test_eyeballs_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_eyeballs_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_eyeballs_LDFLAGS = $(TESTLINKFLAGS)
+
+check_PROGRAMS += tests/unit/test_sock_flow
+UNIT_TESTS += tests/unit/test_sock_flow
+TESTS += tests/unit/test_sock_flow
+tests_unit_test_sock_flow_SOURCES = tests/unit/test_sock_flow.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_sock_flow_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_sock_flow_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_sock_flow_LDFLAGS = $(TESTLINKFLAGS)

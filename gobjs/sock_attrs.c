@@ -45,6 +45,9 @@ const gobj_attr_t gsock__attrs[] = {
               GOBJ_RD | GOBJ_WR, "length: header byte order, \"big\" or \"little\""),
     GOBJ_ATTR("length_includes_header", GOBJ_ATTR_BOOL, sock_priv_t, length_includes_header,
               "false", GOBJ_RD | GOBJ_WR, "length: the header's value counts the header too"),
+    GOBJ_ATTR("half_close", GOBJ_ATTR_BOOL, sock_priv_t, half_close, "false", GOBJ_RD,
+              "The peer's FIN is published as EV_RX_EOF and the write side stays open "
+              "until EV_SHUTDOWN; false = close once the replies are written"),
     GOBJ_ATTR("rx_bytes", GOBJ_ATTR_INT, sock_priv_t, rx_bytes, "0", GOBJ_STATS,
               "Bytes received"),
     GOBJ_ATTR("rx_msgs", GOBJ_ATTR_INT, sock_priv_t, rx_msgs, "0", GOBJ_STATS,

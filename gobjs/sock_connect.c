@@ -157,8 +157,11 @@ int gsock__subscribe_subscriber(gobj_t *gobj)
     /* One subscription per output event, not one for all of them: an
      * all-events subscription would also deliver EV_STATE_CHANGED, which a
      * subscriber does not expect. */
-    const gobj_event_t evs[] = {EV_CONNECTED, EV_RX_DATA, EV_TRANSMIT_READY, EV_DISCONNECTED};
-    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+    const gobj_event_t evs[] = {EV_CONNECTED, EV_RX_DATA, EV_TRANSMIT_READY, EV_DISCONNECTED,
+                                EV_RX_EOF};
+    /* EV_RX_EOF only with half_close: without it nothing publishes it. */
+    size_t n = sizeof evs / sizeof evs[0] - (priv->half_close ? 0 : 1);
+    for (size_t i = 0; i < n; i++) {
         int rc = gobj_subscribe_event(gobj, evs[i], NULL, sub);
         if (rc < 0 && rc != GOBJ_EEXIST)
             return rc;

@@ -281,7 +281,7 @@ void gsock__check_low_water(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     if (priv->rx_paused && priv->tx_queued <= priv->tx_high_water / 2) {
         priv->rx_paused = false;
-        if (!priv->rx_eof && gobj_in_this_state(gobj, ST_CONNECTED))
+        if (gsock__rx_wanted(priv) && gobj_in_this_state(gobj, ST_CONNECTED))
             gsock__rx_enable(priv, true);
     }
 }

@@ -73,6 +73,7 @@ typedef struct {
     int64_t length_bytes;
     char *length_endian;
     bool length_includes_header;
+    bool half_close; /* the peer's FIN is EV_RX_EOF, the write side stays open */
 
     /* Run time. */
     gobj_t *self;
@@ -102,6 +103,9 @@ typedef struct {
     bool writing;               /* wev is added */
     bool rx_paused;             /* above tx_high_water */
     bool rx_eof;                /* the peer shut its write side */
+    bool rx_held;               /* EV_PAUSE_RX: the subscriber holds reading */
+    bool tx_shut_wanted;        /* EV_SHUTDOWN: shut the write side once drained */
+    bool tx_shut;               /* ... done: FIN (and close_notify) sent */
     bool subscribed;
     bool in_call;      /* inside EV_SEND_DATA, EV_DROP or mt_stop */
     bool corked;       /* delivering one read's frames: sends queue, written at its end */
@@ -197,6 +201,26 @@ bool gsock__eyeballs_writable(gobj_t *gobj);
  * connect_timeout.  Returns false if no race is under way. */
 bool gsock__eyeballs_timer(gobj_t *gobj);
 
+/* sock_flow.c: the subscriber's hold on reading (EV_PAUSE_RX,
+ * EV_RESUME_RX) and the half-close (half_close, EV_RX_EOF, EV_SHUTDOWN). */
+/* Should reading be on now, as far as the GSock's own state goes? */
+static inline bool gsock__rx_wanted(const sock_priv_t *priv)
+{
+    return !priv->rx_paused && !priv->rx_held && !priv->rx_eof;
+}
+int gsock__ac_pause_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+int gsock__ac_resume_rx(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+int gsock__ac_shutdown(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+/* The peer's end of the stream with half_close: true when it was handled
+ * (EV_RX_EOF published, or the connection closed), false to close as
+ * without half_close. */
+bool gsock__peer_eof_half(gobj_t *gobj, const char *reason);
+/* The queue is empty: shut the write side if EV_SHUTDOWN asked for it.
+ * Returns true if the connection was closed (both sides done). */
+bool gsock__shut_if_wanted(gobj_t *gobj);
+/* EV_SEND_DATA after EV_SHUTDOWN: refused with a log. */
+int gsock__send_after_shutdown(gobj_t *gobj);
+
 /* sock_attrs.c */
 extern const gobj_attr_t gsock__attrs[];
 int gsock__apply_framing(gobj_t *gobj);
@@ -207,8 +231,15 @@ int gsock__ac_read(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
 
 /* c_sock.c */
 void gsock__sock_close(gobj_t *gobj, const char *reason, int err);
+void gsock__graceful_close(gobj_t *gobj, const char *reason);
 void gsock__close_on_error(gobj_t *gobj, int err);
 void gsock__close_in_send(gobj_t *gobj, int err);
+void gsock__release_fd(gobj_t *gobj);
+void gsock__go_connected(gobj_t *gobj);
+
+/* sock_handshake.c */
 void gsock__start_transport(gobj_t *gobj);
+int gsock__ac_handshake(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
+int gsock__ac_handshake_timer(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *src);
 
 #endif /* GINSFSM_GOBJS_SOCK_PRIV_H */

@@ -46,6 +46,8 @@ static void publish_rx(gobj_t *gobj, const char *buf, size_t n)
 static void peer_closed(gobj_t *gobj, const char *reason)
 {
     sock_priv_t *priv = gobj_priv(gobj);
+    if (gsock__peer_eof_half(gobj, reason))
+        return; /* EV_RX_EOF: the subscriber ends it (sock_flow.c) */
     priv->rx_eof = true;
     gsock__rx_enable(priv, false);
     if (priv->q_len == 0) {
@@ -115,7 +117,7 @@ static void cut_and_publish(gobj_t *gobj, sock_priv_t *priv, const char *p, size
         /* The subscriber's last EV_RX_DATA may have destroyed, stopped,
          * dropped (reading off, or the descriptor closed) or paused it. */
         if (!priv->reading || gobj_is_destroying(gobj)) {
-            if (priv->rx_paused && priv->fd >= 0 && !gobj_is_destroying(gobj) &&
+            if ((priv->rx_paused || priv->rx_held) && priv->fd >= 0 && !gobj_is_destroying(gobj) &&
                 gsock_framer__stash(fr, p, n) < 0) {
                 gobj_log(GOBJ_LOG_ERROR, gobj, "GSock: out of memory keeping frames", NULL);
                 gsock__close_on_error(gobj, ENOMEM);

@@ -10,6 +10,7 @@
 #include "ginsfsm/gobjs.h"
 
 #include "c_chat.h"
+#include "c_proxy.h"
 #include "c_echo.h"
 #include "c_ticker.h"
 
@@ -28,6 +29,9 @@ static int register_gclasses(void *user)
     if (rc < 0)
         return rc;
     rc = chat_register_gclasses();
+    if (rc < 0)
+        return rc;
+    rc = proxy_register_gclasses();
     if (rc < 0)
         return rc;
     return echo_register_gclass();

@@ -5,11 +5,13 @@ ginsfsminclude_HEADERS += include/ginsfsm/app.h
 
 bin_PROGRAMS += samples/gserve
 samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h \
-	samples/c_echo.c samples/c_echo.h samples/c_chat.c samples/c_chat.h
+	samples/c_echo.c samples/c_echo.h samples/c_chat.c samples/c_chat.h \
+	samples/c_proxy.c samples/c_proxy.h
 nodist_samples_gserve_SOURCES = samples/gserve_default.c
 samples_gserve_LDADD = libginsfsm.la $(JANSSON_LIBS)
 EXTRA_DIST += samples/ticker.json samples/echo.json samples/echo-unix.json samples/echo-dual.json
 EXTRA_DIST += samples/echo-tls.json samples/echo-length.json samples/chat.json
+EXTRA_DIST += samples/tcp-proxy.json
 CLEANFILES += samples/gserve_default.c
 
 ## The configuration gserve runs when no -c is given.  The file itself is

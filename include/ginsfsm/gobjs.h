@@ -52,11 +52,16 @@ GOBJ_DECLARE_STATE(ST_ARMED);
  *                                           header added; > max_frame is
  *                                           refused (GOBJ_EINVAL), not sent
  *       EV_DROP {}                          flush pending output, then close
+ *       EV_PAUSE_RX {} / EV_RESUME_RX {}    hold reading / let it go on
+ *       EV_SHUTDOWN {}                      nothing more to send: FIN once
+ *                                           the queue is written (after
+ *                                           EV_RX_EOF: close once written)
  *  out (published; the subscriber is subscribed at create):
  *       EV_CONNECTED {peername, sockname}
  *       EV_RX_DATA {data}                   use json_string_length(data);
  *                                           framing: exactly one whole frame
  *       EV_TRANSMIT_READY {}                queued output has drained
+ *       EV_RX_EOF {}                        half_close: the peer's FIN
  *       EV_DISCONNECTED {peername, sockname, reason, errno?}
  *                                           exactly once per EV_CONNECTED
  *                                           (or per failed EV_CONNECT);
@@ -72,6 +77,10 @@ GOBJ_DECLARE_EVENT(EV_CONNECTED);
 GOBJ_DECLARE_EVENT(EV_RX_DATA);
 GOBJ_DECLARE_EVENT(EV_TRANSMIT_READY);
 GOBJ_DECLARE_EVENT(EV_DISCONNECTED);
+GOBJ_DECLARE_EVENT(EV_PAUSE_RX);
+GOBJ_DECLARE_EVENT(EV_RESUME_RX);
+GOBJ_DECLARE_EVENT(EV_SHUTDOWN);
+GOBJ_DECLARE_EVENT(EV_RX_EOF);
 GOBJ_DECLARE_STATE(ST_DISCONNECTED);
 GOBJ_DECLARE_STATE(ST_WAIT_CONNECTED);
 GOBJ_DECLARE_STATE(ST_CONNECTED);
@@ -120,7 +129,8 @@ GOBJ_DECLARE_STATE(ST_PAUSED);
  *         GSock's create kw), connect_timeout (ms, 10000),
  *         inactivity_timeout (ms, 0 = off), backoff_initial (ms, 500),
  *         backoff_max (ms, 30000), backoff_jitter (0..1, 0.2), max_retries
- *         (0 = for ever), tx_queue_max (bytes, 1048576), disabled (false;
+ *         (0 = for ever), stable_after (ms, 5000: a connection that ends
+ *         sooner does not reset the wait), tx_queue_max (bytes, 1048576), disabled (false;
  *         writable: true drops and stops retrying, false resumes),
  *         subscriber (string; default the parent)
  *  stats: n_attempts, n_failures, n_connects, n_refused, tx_queued
@@ -128,10 +138,14 @@ GOBJ_DECLARE_STATE(ST_PAUSED);
  *       EV_SEND_DATA {data}    connected: to the GSock; else queued up to
  *                              tx_queue_max bytes, then refused (-ENOSPC)
  *       EV_DROP {}             drop now; reconnect after the backoff
+ *       EV_PAUSE_RX {} / EV_RESUME_RX {}   hold reading (kept across
+ *                              connections until resumed)
+ *       EV_SHUTDOWN {}         the GSock's; while down, for the next connection
  *  out (published; the subscriber is subscribed at create):
  *       EV_CONNECTED {peername, sockname, tls?, connex}
  *       EV_RX_DATA {data, connex}
  *       EV_TRANSMIT_READY {connex}
+ *       EV_RX_EOF {connex}     gsock_attrs half_close: the peer's end
  *       EV_DISCONNECTED {peername, sockname, reason, errno?, connex}
  *                              only after EV_CONNECTED, one per connection
  *       EV_CONNEX_GAVE_UP {destinations, attempts, connex}

@@ -24,3 +24,9 @@ dist_check_SCRIPTS += tests/blackbox/echo_tls.sh
 TESTS += tests/blackbox/chat.sh
 dist_check_SCRIPTS += tests/blackbox/chat.sh
 EXTRA_DIST += tests/blackbox/chat_client.py
+
+## The TCP proxy sample (samples/tcp-proxy.json) in front of gserve's echo,
+## python3 -m http.server and hostile upstreams (tests/blackbox/proxy_client.py).
+TESTS += tests/blackbox/tcp_proxy.sh
+dist_check_SCRIPTS += tests/blackbox/tcp_proxy.sh
+EXTRA_DIST += tests/blackbox/proxy_client.py

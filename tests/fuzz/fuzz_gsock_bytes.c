@@ -31,7 +31,11 @@
  *     3 read what is there (unless bit 2)     0 EV_DROP, 1 gobj_stop (arg
  *                                             & 4: from outside a dispatch,
  *                                             else from an action), 2 write
- *                                             tx_high_water 1, 3 sync
+ *                                             tx_high_water 1 (arg & 8:
+ *                                             EV_PAUSE_RX / EV_RESUME_RX in
+ *                                             turn; a hold left on is let
+ *                                             go before the final phase),
+ *                                             3 sync
  * With no close op the final phase runs: (plain) shut the write side and
  * read to EOF; (TLS) read the whole echo, then close.
  *
@@ -633,7 +637,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (c.transport != T_TLS_RAW)
         WAIT_FOR(&c, false, rec.connected == 1, "no EV_CONNECTED for an accepted connection");
 
-    bool closed = false, server_closed = false;
+    bool closed = false, server_closed = false, held = false;
     while (p < end && !closed) {
         uint8_t op = *p++;
         unsigned arg = op >> 3;
@@ -701,7 +705,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 server_closed = true;
                 break;
             case 2:
-                gobj_write_int(rec.sock, "tx_high_water", 1);
+                if (arg & 8) {
+                    /* The subscriber's hold on reading, on and off. */
+                    gobj_send_event(rec.sock, held ? EV_RESUME_RX : EV_PAUSE_RX, NULL, NULL);
+                    held = !held;
+                } else {
+                    gobj_write_int(rec.sock, "tx_high_water", 1);
+                }
                 break;
             case 3:
                 for (int i = 0; i < 64 && rec.rx < c.sent; i++)
@@ -711,6 +721,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
+
+    /* A hold still on is let go: the final phase wants every byte. */
+    if (held && rec.sock)
+        gobj_send_event(rec.sock, EV_RESUME_RX, NULL, NULL);
 
     /* The final phase: the client reads everything back and closes. */
     /* Exact counts unless a close cut the flow short: the client's own close

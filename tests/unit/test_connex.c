@@ -315,6 +315,59 @@ static void test_rotation(void)
     t_end();
 }
 
+/* Failover is immediate: with a backoff of a minute, the second destination
+ * is still tried at once after the first fails; once every destination has
+ * failed, the backoff applies (two closed ports: two attempts, then a wait). */
+static void test_failover_now(void)
+{
+    setup();
+    int port = t_server();
+    int closed = t_closed_port();
+    t_connex(json_pack("{s:[o,o], s:i, s:f}", "destinations", dest(closed), dest(port),
+                       "backoff_initial", 60000, "backoff_jitter", 0.0));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 10000));
+    T_EQ_INT(gobj_read_int(connex, "n_attempts"), 2);
+    t_end();
+
+    setup();
+    int closed2 = t_closed_port();
+    t_connex(json_pack("{s:[o,o], s:i, s:f}", "destinations", dest(closed), dest(closed2),
+                       "backoff_initial", 60000, "backoff_jitter", 0.0));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(gobj_read_int(connex, "n_failures") == 2, 10000));
+    t_run_for(300);
+    T_EQ_INT(gobj_read_int(connex, "n_attempts"), 2); /* the round failed: a minute's wait */
+    T_ASSERT(gobj_in_this_state(connex, ST_WAIT_RETRY));
+    t_end();
+}
+
+/* A name that cannot be resolved (a name server that never answers, and
+ * connect_timeout 300 ms) is a failed attempt like a refused one: logged
+ * once with the name, counted, and the next destination is used. */
+static void test_resolve_failure(void)
+{
+    setup();
+    int port = t_server();
+    int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    T_EQ_INT(bind(udp, (struct sockaddr *)&a, sizeof a), 0);
+    T_EQ_INT(getsockname(udp, (struct sockaddr *)&a, &len), 0);
+    char ns[64];
+    snprintf(ns, sizeof ns, "127.0.0.1:%d", ntohs(a.sin_port));
+    T_EQ_INT(gobj_loop_set_nameservers(ns), 0);
+    t_connex(json_pack("{s:[{s:s, s:i}, o], s:i}", "destinations", "host", "upstream.test", "port",
+                       80, dest(port), "connect_timeout", 300));
+    T_EQ_INT(gobj_start(connex), 0);
+    T_ASSERT(RUN_UNTIL(crec.connected == 1, 10000));
+    T_EQ_INT(gobj_read_int(connex, "n_failures"), 1);
+    T_EQ_INT(t_log_find("warn", "cannot resolve 'upstream.test'"), 1);
+    T_EQ_INT(crec.disconnected, 0);
+    close(udp);
+    t_end();
+}
+
 /* max_retries failures in a row: EV_CONNEX_GAVE_UP, then nothing until
  * EV_CONNECT. */
 static void test_gave_up(void)
@@ -652,6 +705,35 @@ static void test_backoff(void)
     t_end();
 }
 
+/* A server that accepts and closes at once: the connections do not reset
+ * the backoff (they end before stable_after), so the waits keep doubling;
+ * with stable_after 0 every connection resets it. */
+static void test_accept_then_close(void)
+{
+    setup();
+    srec.destroy_on_connected = true;
+    int port = t_server();
+    t_connex(json_pack("{s:[o], s:i, s:i, s:f}", "destinations", dest(port), "backoff_initial",
+                       20, "backoff_max", 100000, "backoff_jitter", 0.0));
+    T_EQ_INT(gobj_start(connex), 0);
+    t_run_for(600);
+    /* Waits of 20, 40, 80, 160, 320 ms: at most 6 connections. */
+    int64_t n = gobj_read_int(connex, "n_connects");
+    T_ASSERT(n >= 2 && n <= 6);
+    t_end();
+
+    setup();
+    srec.destroy_on_connected = true;
+    port = t_server();
+    t_connex(json_pack("{s:[o], s:i, s:i, s:f, s:i}", "destinations", dest(port),
+                       "backoff_initial", 20, "backoff_max", 100000, "backoff_jitter", 0.0,
+                       "stable_after", 0));
+    T_EQ_INT(gobj_start(connex), 0);
+    t_run_for(600);
+    T_ASSERT(gobj_read_int(connex, "n_connects") >= 10);
+    t_end();
+}
+
 /* inactivity_timeout is the GSock's: a silent connection is dropped and
  * made again. */
 static void test_inactivity(void)
@@ -823,6 +905,8 @@ int main(void)
     test_transmit_ready();
     test_reconnect();
     test_rotation();
+    test_failover_now();
+    test_resolve_failure();
     test_gave_up();
     test_disabled();
     test_queue();
@@ -833,6 +917,7 @@ int main(void)
     test_no_reentry();
     test_bad_attrs();
     test_backoff();
+    test_accept_then_close();
     test_inactivity();
     test_inactivity_write();
     test_subscriber();

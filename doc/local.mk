@@ -1,6 +1,6 @@
 ## doc: the gserve manual and man page, and the gclass diagrams.
-dist_man_MANS += doc/gserve.1
-EXTRA_DIST += doc/gserve.md doc/manual.md doc/manual-runtime.md doc/manual-servers.md \
+dist_man_MANS += doc/gserve.1 doc/gctl.1
+EXTRA_DIST += doc/gserve.md doc/control.md doc/manual.md doc/manual-runtime.md doc/manual-servers.md \
 	doc/manual-example.md doc/api.md doc/performance.md \
 	doc/gclasses/GTimer.md doc/gclasses/GTimer.dot doc/gclasses/GTimer.svg \
 	doc/gclasses/Ticker.md doc/gclasses/Ticker.dot doc/gclasses/Ticker.svg \

@@ -62,6 +62,10 @@ const gobj_attr_t gsock__attrs[] = {
               "The peer's address: 127.0.0.1:7000, [::1]:7000, a path, or empty"),
     GOBJ_ATTR("sockname", GOBJ_ATTR_STRING, sock_priv_t, sockname, "\"\"", GOBJ_VOLATILE,
               "The local address, in the same format"),
+    GOBJ_ATTR("peer_uid", GOBJ_ATTR_INT, sock_priv_t, peer_uid, "-1", GOBJ_VOLATILE,
+              "Accepted on a unix socket: the peer's user id (SO_PEERCRED); else -1"),
+    GOBJ_ATTR("peer_pid", GOBJ_ATTR_INT, sock_priv_t, peer_pid, "-1", GOBJ_VOLATILE,
+              "Accepted on a unix socket: the peer's process id when it connected; else -1"),
     GOBJ_ATTR_END,
 };
 /* clang-format on */

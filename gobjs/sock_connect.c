@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -205,6 +206,16 @@ int gsock__adopt(gobj_t *sock, int fd, const struct sockaddr *peer, socklen_t pe
     else
         gsock__load_names(sock, false, true);
     gsock__set_nodelay(fd, peer->sa_family);
+    priv->peer_uid = priv->peer_pid = -1;
+    if (peer->sa_family == AF_UNIX) {
+        /* Who is on the other end (a control socket admits its own uid). */
+        struct ucred cred;
+        socklen_t clen = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+            priv->peer_uid = (int64_t)cred.uid;
+            priv->peer_pid = (int64_t)cred.pid;
+        }
+    }
     priv->link = link;
     link->refs++;
     /* A TLS connection owes its subscriber nothing until the handshake

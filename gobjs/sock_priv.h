@@ -66,6 +66,8 @@ typedef struct {
     int64_t tx_queued;
     char *peername;
     char *sockname;
+    int64_t peer_uid; /* accepted on a unix socket: the peer's uid (SO_PEERCRED), else -1 */
+    int64_t peer_pid;
     char *framing; /* framing: see framing.h; read at create and at each connection */
     char *delimiter;
     bool keep_delimiter;

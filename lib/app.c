@@ -272,6 +272,7 @@ enum opt_id {
     OPT_LOG_LEVEL,
     OPT_TRACE,
     OPT_DOT,
+    OPT_CONTROL,
     OPT_VERSION,
     OPT_HELP,
 };
@@ -292,6 +293,7 @@ static const app_option_t app_options[] = {
     {"--log-level", NULL, "LEVEL", OPT_LOG_LEVEL},
     {"--trace", NULL, "SPEC", OPT_TRACE},
     {"--dot", NULL, "GCLASS", OPT_DOT},
+    {"--control", NULL, "PATH", OPT_CONTROL},
     {"--version", "-V", NULL, OPT_VERSION},
     {"--help", "-h", NULL, OPT_HELP},
 };
@@ -331,6 +333,13 @@ static int set_option(app_ctx_t *ctx, const app_option_t *o, const char *val)
         break;
     case OPT_DOT:
         op->dot = val;
+        break;
+    case OPT_CONTROL:
+        if (!*val) {
+            app__error(ctx, "--control: the path is empty");
+            return -1;
+        }
+        op->control = val;
         break;
     case OPT_CHECK:
         op->check = 1;
@@ -437,6 +446,7 @@ static void print_help(const app_ctx_t *ctx)
            "                         full.name:LEVEL[,LEVEL]; LEVEL is machine, traffic,\n"
            "                         subscriptions, lifecycle or all (repeatable)\n"
            "      --dot GCLASS       print the state machine of GCLASS as Graphviz DOT\n"
+           "      --control PATH     open a control socket at PATH (mode 0600) for gctl\n"
            "  -V, --version          print the version and exit\n"
            "  -h, --help             print this help and exit\n"
            "\n"

@@ -41,7 +41,8 @@
 /*--------------------------------------------------------------------------*
  *  Loading and merging the configuration
  *--------------------------------------------------------------------------*/
-static const char *const top_keys[] = {"name", "log", "global", "tree", "shutdown_timeout", NULL};
+static const char *const top_keys[] = {"name",    "log", "global", "tree", "shutdown_timeout",
+                                       "control", NULL};
 static const char *const node_keys[] = {"gclass", "name", "attrs", "children", NULL};
 static const char *const log_keys[] = {"level", "format", NULL};
 
@@ -65,6 +66,33 @@ static int is_known(const char *key, const char *const *known)
     for (; *known; known++)
         if (strcmp(key, *known) == 0)
             return 1;
+    return 0;
+}
+
+/* "control": {"path": string} (doc/control.md). */
+static const char *const control_keys[] = {"path", NULL};
+
+static int check_control(const app_ctx_t *ctx, const char *label, json_t *v)
+{
+    const char *k;
+    json_t *cv;
+    if (!json_is_object(v)) {
+        app__error(ctx, "%s: 'control' must be an object, not %s", label, app__json_kind(v));
+        return -1;
+    }
+    json_object_foreach (v, k, cv) {
+        if (!is_known(k, control_keys)) {
+            char *where = app__str_printf("%s: control", label);
+            report_unknown_key(ctx, where, "key", k, control_keys);
+            free(where);
+            return -1;
+        }
+        if (strcmp(k, "path") == 0 && (!json_is_string(cv) || !json_string_length(cv))) {
+            app__error(ctx, "%s: control.path must be a non-empty string, not %s", label,
+                       json_is_string(cv) ? "empty" : app__json_kind(cv));
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -172,6 +200,8 @@ static json_t *load_source(const app_ctx_t *ctx, const char *label, const char *
                 }
             }
         }
+        if (strcmp(key, "control") == 0 && check_control(ctx, label, v) < 0)
+            goto bad;
         if (strcmp(key, "log") == 0) {
             const char *lk;
             json_t *lv;
@@ -213,13 +243,13 @@ bad:
 
 /* Merge rules: name, shutdown_timeout and tree are replaced by a later
  * source (two trees cannot be merged node by node without guessing which
- * children match); log and global merge key by key. */
+ * children match); log, global and control merge key by key. */
 static int merge_source(app_ctx_t *ctx, json_t *src, const char *label)
 {
     const char *key;
     json_t *v;
     json_object_foreach (src, key, v) {
-        if (strcmp(key, "log") == 0 || strcmp(key, "global") == 0) {
+        if (strcmp(key, "log") == 0 || strcmp(key, "global") == 0 || strcmp(key, "control") == 0) {
             json_t *dst = json_object_get(ctx->cfg, key);
             if (!dst) {
                 dst = json_object();

@@ -5,10 +5,13 @@
  *   lib/app.c         small helpers, the command line, gapp_main();
  *   lib/app_config.c  loading, merging and validating the configuration;
  *   lib/app_run.c     creating and running the tree, signals, the graceful
- *                     stop, gapp_shutdown().
+ *                     stop, gapp_shutdown();
+ *   lib/app_control.c, app_control_cmds.c  the control socket and its
+ *                     commands (app_control.h).
  *
- * These files only use the public API (gobj.h, log.h, loop.h): they know
- * nothing of libevent, of the built-in gclasses or of the samples.
+ * These files only use the public API (gobj.h, log.h, loop.h; the control
+ * socket also gobjs.h, being made of a GServerSock and its sessions): they
+ * know nothing of libevent or of the samples.
  */
 #ifndef GINSFSM_APP_INTERNAL_H
 #define GINSFSM_APP_INTERNAL_H
@@ -65,6 +68,7 @@ typedef struct app_opts {
     const char *log_format;
     const char *log_level;
     const char *dot;
+    const char *control; /* --control PATH */
     int check, print_config, help, version;
 } app_opts_t;
 
@@ -96,8 +100,9 @@ typedef struct app_ctx {
 
     /* Run phase. */
     gobj_t *root;
-    int stopping; /* the graceful stop has begun */
-    int finished; /* the tree is destroyed: the loop may return for good */
+    gobj_t *control; /* the control socket's tree (app_control.c), or NULL */
+    int stopping;    /* the graceful stop has begun */
+    int finished;    /* the tree is destroyed: the loop may return for good */
     int shutdown_requested;
     int exit_status; /* of a clean run: GAPP_EXIT_OK or gapp_shutdown's */
     gobj_loop_timer_t *deadline;

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "app_control.h"
 #include "app_internal.h"
 
 /* Default of the top-level "shutdown_timeout" (ms). */
@@ -109,6 +110,7 @@ static void finish(app_ctx_t *ctx)
         gobj_destroy(ctx->root);
         ctx->root = NULL;
     }
+    app__control_stop(ctx);
     ctx->finished = 1;
     gobj_loop_stop();
 }
@@ -332,6 +334,9 @@ int app__run(app_ctx_t *ctx)
         goto out;
     }
 
+    if (app__control_start(ctx) < 0)
+        goto out;
+
     gobj_log(GOBJ_LOG_INFO, NULL, "running", "name", json_string(config_name(ctx)), "version",
              json_string(ctx->app->version ? ctx->app->version : gobj_version()), "pid",
              json_integer((json_int_t)getpid()), "max_fds", json_integer(max_fds), NULL);
@@ -359,6 +364,7 @@ out:
         gobj_destroy(ctx->root);
         ctx->root = NULL;
     }
+    app__control_stop(ctx);
     gobj_loop_on_signal(SIGINT, NULL, NULL);
     gobj_loop_on_signal(SIGTERM, NULL, NULL);
     gobj_loop_on_signal(SIGUSR1, NULL, NULL);

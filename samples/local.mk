@@ -1,9 +1,14 @@
 ## samples: the application runner (it is part of the library but has its
 ## home here with gserve, its first user), gserve and the sample gclasses.
 libginsfsm_la_SOURCES += lib/app.c lib/app_config.c lib/app_globals.c lib/app_check.c lib/app_run.c lib/app_internal.h
+libginsfsm_la_SOURCES += lib/app_control.c lib/app_control_cmds.c lib/app_control.h
 ginsfsminclude_HEADERS += include/ginsfsm/app.h
 
 bin_PROGRAMS += samples/gserve
+bin_PROGRAMS += samples/gctl
+samples_gctl_SOURCES = samples/gctl.c
+samples_gctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+samples_gctl_LDADD = $(JANSSON_LIBS)
 samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h \
 	samples/c_echo.c samples/c_echo.h samples/c_chat.c samples/c_chat.h \
 	samples/c_proxy.c samples/c_proxy.h

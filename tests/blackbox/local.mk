@@ -32,3 +32,8 @@ AM_TESTS_ENVIRONMENT += VALGRIND='$(VALGRIND)' DOT='$(DOT)' PYTHON3='$(PYTHON3)'
 if SANITIZERS
 AM_TESTS_ENVIRONMENT += GINSFSM_SANITIZERS=yes; export GINSFSM_SANITIZERS;
 endif
+
+## The control socket and gctl (tests/blackbox/ctl_client.py: raw clients).
+TESTS += tests/blackbox/control.sh
+dist_check_SCRIPTS += tests/blackbox/control.sh
+EXTRA_DIST += tests/blackbox/ctl_client.py

@@ -140,6 +140,7 @@ static void check_names(const char *host, const char *connect_ip)
     T_EQ_STR(srec.peername, self);
     T_EQ_STR(srec.sockname, peer);
     T_EQ_STR(gobj_read_str(srec.sock, "peername"), self);
+    T_EQ_INT(gobj_read_int(srec.sock, "peer_uid"), -1); /* TCP: unknown */
     close(fd);
     T_ASSERT(RUN_UNTIL(srec.disconnected == 1, 5000));
     T_EQ_STR(srec.reason, "peer closed");
@@ -599,6 +600,11 @@ static void test_unix_client(void)
     T_EQ_STR(crec.sockname, "");
     T_EQ_STR(srec.peername, "");
     T_EQ_STR(srec.sockname, path);
+    /* The accepted side knows who connected (SO_PEERCRED); a client does
+     * not. */
+    T_EQ_INT(gobj_read_int(srec.sock, "peer_uid"), (int64_t)getuid());
+    T_EQ_INT(gobj_read_int(srec.sock, "peer_pid"), (int64_t)getpid());
+    T_EQ_INT(gobj_read_int(c, "peer_uid"), -1);
     gobj_send_event(c, EV_SEND_DATA, json_pack("{s:s}", "data", "unix"), cli);
     T_ASSERT(RUN_UNTIL(crec.rx_len == 4, 5000));
     T_ASSERT(memcmp(crec.rx, "unix", 4) == 0);

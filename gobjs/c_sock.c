@@ -60,7 +60,8 @@
  * Input events (kw borrowed, read only)
  *   EV_CONNECT      {host?, port?, path?}  client side: connect to path, or
  *                   to host:port (a name resolved without blocking the
- *                   loop, sock_resolve.c; each address tried in turn),
+ *                   loop, sock_resolve.c; its addresses raced, RFC 8305:
+ *                   sock_eyeballs.c),
  *                   resolution and connect bounded by connect_timeout.
  *                   Given keys are stored in the attributes first.  The
  *                   result always arrives later, never inside the send.
@@ -158,6 +159,7 @@ void gsock__release_fd(gobj_t *gobj)
         priv->tr = NULL;
     }
     gsock__resolve_cancel(priv);
+    gsock__eyeballs_cancel(priv); /* every attempt still racing */
     if (priv->ai_list) {
         evutil_freeaddrinfo(priv->ai_list);
         priv->ai_list = priv->ai_next = NULL;
@@ -444,6 +446,8 @@ static int ac_connect_result(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t *
     (void)kw;
     (void)src;
     sock_priv_t *priv = gobj_priv(gobj);
+    if (priv->eb && !gsock__eyeballs_writable(gobj))
+        return 0; /* racing (sock_eyeballs.c): no winner yet, or all failed */
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(priv->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -484,6 +488,8 @@ static int ac_connect_timeout(gobj_t *gobj, gobj_event_t ev, json_t *kw, gobj_t 
     sock_priv_t *priv = gobj_priv(gobj);
     if (gsock__resolve_timer(gobj))
         return 0; /* resolving, or its answer came */
+    if (gsock__eyeballs_timer(gobj))
+        return 0; /* racing: the next attempt's turn, or the deadline */
     if (priv->retry_at) {
         /* A unix connect waits for room in the listener's backlog. */
         uint64_t now = gobj_loop_now_msec();

@@ -12,6 +12,7 @@ libginsfsm_la_SOURCES += \
 	gobjs/framing.c \
 	gobjs/sock_connect.c \
 	gobjs/sock_resolve.c \
+	gobjs/sock_eyeballs.c \
 	gobjs/sock_addr.c \
 	gobjs/c_srv_sock.c \
 	gobjs/srv_session.h \
@@ -115,6 +116,17 @@ tests_unit_test_resolve_SOURCES = tests/unit/test_resolve.c tests/unit/testlib.h
 tests_unit_test_resolve_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_resolve_LDADD = $(TESTLIBS) -lpthread
 tests_unit_test_resolve_LDFLAGS = $(TESTLINKFLAGS)
+
+## Happy Eyeballs: a name answered by the test's own name server with ::1
+## and 127.0.0.1, listeners on both (one silent: its backlog full).
+check_PROGRAMS += tests/unit/test_eyeballs
+UNIT_TESTS += tests/unit/test_eyeballs
+TESTS += tests/unit/test_eyeballs
+tests_unit_test_eyeballs_SOURCES = tests/unit/test_eyeballs.c tests/unit/testlib.h \
+	tests/unit/socktest.h
+tests_unit_test_eyeballs_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_eyeballs_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_eyeballs_LDFLAGS = $(TESTLINKFLAGS)
 
 check_PROGRAMS += tests/unit/test_sock_flow
 UNIT_TESTS += tests/unit/test_sock_flow

@@ -19,6 +19,10 @@ const gobj_attr_t gsock__attrs[] = {
               "min_version, handshake_timeout}; empty = plain TCP (doc/tls.md)"),
     GOBJ_ATTR("connect_timeout", GOBJ_ATTR_INT, sock_priv_t, connect_timeout, "10000",
               GOBJ_RD | GOBJ_WR, "Client connect bound in ms; <= 0 = none"),
+    GOBJ_ATTR("happy_eyeballs_delay", GOBJ_ATTR_INT, sock_priv_t, happy_eyeballs_delay, "250",
+              GOBJ_RD | GOBJ_WR,
+              "Client, a name with several addresses: ms before the next address's attempt "
+              "starts while the earlier ones are in flight (RFC 8305); <= 0 = one after another"),
     GOBJ_ATTR("inactivity_timeout", GOBJ_ATTR_INT, sock_priv_t, inactivity_timeout, "0",
               GOBJ_RD | GOBJ_WR, "Close after this many ms without rx or tx; 0 = off"),
     GOBJ_ATTR("tx_high_water", GOBJ_ATTR_INT, sock_priv_t, tx_high_water, "1048576",

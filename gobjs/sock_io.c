@@ -189,6 +189,9 @@ void gsock__rearm_timer(gobj_t *gobj)
         due = priv->connect_deadline;
         if (priv->retry_at && (!due || priv->retry_at < due))
             due = priv->retry_at;
+        uint64_t next = gsock__eyeballs_due(priv);
+        if (next && (!due || next < due))
+            due = next;
         if (priv->dns_done)
             due = 1; /* the resolver answered: go on at once */
     } else if (gobj_in_this_state(gobj, ST_HANDSHAKE)) {

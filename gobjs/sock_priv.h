@@ -3,7 +3,8 @@
  * share.  c_sock.c is the gclass (contract, methods, actions, machine);
  * sock_io.c moves bytes (the loop events, the transmit queue, backpressure,
  * the traffic trace); sock_connect.c connects a client and adopts an
- * accepted descriptor.  The bytes themselves go through transport.h.
+ * accepted descriptor; sock_eyeballs.c races a client's addresses (RFC
+ * 8305).  The bytes themselves go through transport.h.
  */
 #ifndef GINSFSM_GOBJS_SOCK_PRIV_H
 #define GINSFSM_GOBJS_SOCK_PRIV_H
@@ -31,6 +32,8 @@ GOBJ_DECLARE_STATE(ST_HANDSHAKE);
 
 /* A client's name resolution in flight (sock_resolve.c). */
 typedef struct gsock_resolve gsock_resolve_t;
+/* A client's race of connect attempts (sock_eyeballs.c). */
+typedef struct gsock_eyeballs gsock_eyeballs_t;
 
 /* At most this many queued strings go to one sendmsg. */
 #define TX_IOV_MAX 64
@@ -51,6 +54,7 @@ typedef struct {
     char *path;
     json_t *ssl_options;
     int64_t connect_timeout;
+    int64_t happy_eyeballs_delay;
     int64_t inactivity_timeout;
     int64_t tx_high_water;
     int64_t drop_timeout;
@@ -84,6 +88,7 @@ typedef struct {
     struct addrinfo *ai_next;
     gsock_resolve_t *dns;           /* client connect: the name being resolved */
     bool dns_done;                  /* ... its answer is in (ai_list or gai_err) */
+    gsock_eyeballs_t *eb;           /* client connect: the attempts racing (fd is -1) */
     gsock_srv_link_t *link;         /* accepted: shared with the server until close */
     gobj_t *session_of;             /* accepted into a session: the session */
     gsock_srv_link_t *session_link; /* ... and a link reference until destroy */
@@ -179,6 +184,24 @@ void gsock__resolve_cancel(sock_priv_t *priv);
  * addresses, or report the failure), or connect_timeout passed.  Returns
  * false if no resolution is involved. */
 bool gsock__resolve_timer(gobj_t *gobj);
+
+/* sock_eyeballs.c: Happy Eyeballs (RFC 8305).  Order the resolved
+ * addresses (IPv6 first, then alternating) and connect: a race of staggered
+ * attempts with happy_eyeballs_delay > 0 and several addresses, else one
+ * after another.  Returns true if a connect is under way; else conn_err
+ * holds the error. */
+bool gsock__eyeballs_connect(gobj_t *gobj);
+/* Close every attempt in flight and free the race, if any. */
+void gsock__eyeballs_cancel(sock_priv_t *priv);
+/* When the next attempt is due (ms, loop clock), or 0. */
+uint64_t gsock__eyeballs_due(const sock_priv_t *priv);
+/* ST_WAIT_CONNECTED, racing: an attempt's connect finished.  Returns true
+ * if one won (it is now priv->fd); false if the race goes on or was lost
+ * (then EV_DISCONNECTED was published). */
+bool gsock__eyeballs_writable(gobj_t *gobj);
+/* ST_WAIT_CONNECTED's timer while racing: the next attempt's turn, or
+ * connect_timeout.  Returns false if no race is under way. */
+bool gsock__eyeballs_timer(gobj_t *gobj);
 
 /* sock_flow.c: the subscriber's hold on reading (EV_PAUSE_RX,
  * EV_RESUME_RX) and the half-close (half_close, EV_RX_EOF, EV_SHUTDOWN). */

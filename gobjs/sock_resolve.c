@@ -6,7 +6,8 @@
  * query (getaddrinfo with AI_NUMERICHOST).  A name goes to the loop's
  * resolver (lib/loop_dns.c: libevent's evdns, /etc/hosts then the name
  * servers) while the GSock waits in ST_WAIT_CONNECTED; connect_timeout
- * bounds the resolution and the connect together.
+ * bounds the resolution and the connect together.  The addresses are then
+ * tried as RFC 8305 asks (sock_eyeballs.c).
  *
  * The answer never arrives inside EV_CONNECT (rule 15): libevent may answer
  * within evdns_getaddrinfo (a name from /etc/hosts), and a later answer
@@ -89,10 +90,15 @@ bool gsock__resolve_start(gobj_t *gobj, const char *port)
     ctx->gobj = gobj;
     priv->dns = ctx;
     loop__dns_request_begun();
+    /* Both families are asked for (RFC 8305 section 3), without
+     * AI_ADDRCONFIG: libevent's version of it counts no unique local IPv6
+     * address (fc00::/7) and so would skip AAAA on many hosts that reach
+     * IPv6 peers.  An address the host cannot reach fails its connect at
+     * once (no route), and the next address is tried at once. */
     struct evutil_addrinfo ehints = {.ai_family = AF_UNSPEC,
                                      .ai_socktype = SOCK_STREAM,
                                      .ai_protocol = IPPROTO_TCP,
-                                     .ai_flags = EVUTIL_AI_NUMERICSERV | EVUTIL_AI_ADDRCONFIG};
+                                     .ai_flags = EVUTIL_AI_NUMERICSERV};
     struct evdns_getaddrinfo_request *req =
         evdns_getaddrinfo(dns, priv->host, port, &ehints, on_resolved, ctx);
     /* Answered already (/etc/hosts, or an error): ctx is freed, dns_done set
@@ -119,7 +125,7 @@ bool gsock__resolve_timer(gobj_t *gobj)
     sock_priv_t *priv = gobj_priv(gobj);
     if (priv->dns_done) {
         priv->dns_done = false;
-        if (!priv->gai_err && gsock__connect_next(gobj))
+        if (!priv->gai_err && gsock__eyeballs_connect(gobj))
             gsock__rearm_timer(gobj);
         else
             gsock__connect_failed(gobj);

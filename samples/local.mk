@@ -5,11 +5,25 @@ ginsfsminclude_HEADERS += include/ginsfsm/app.h
 
 bin_PROGRAMS += samples/gserve
 samples_gserve_SOURCES = samples/gserve.c samples/c_ticker.c samples/c_ticker.h \
-	samples/c_echo.c samples/c_echo.h samples/c_chat.c samples/c_chat.h
+	samples/c_echo.c samples/c_echo.h samples/c_chat.c samples/c_chat.h \
+	samples/c_echo_client.c samples/c_echo_client.h samples/rtt_hist.c samples/rtt_hist.h
 nodist_samples_gserve_SOURCES = samples/gserve_default.c
 samples_gserve_LDADD = libginsfsm.la $(JANSSON_LIBS)
 EXTRA_DIST += samples/ticker.json samples/echo.json samples/echo-unix.json samples/echo-dual.json
 EXTRA_DIST += samples/echo-tls.json samples/echo-length.json samples/chat.json
+EXTRA_DIST += samples/echo-client.json
+
+## The echo client's round-trip histogram, a module of its own with its own
+## unit test.
+check_PROGRAMS += tests/unit/test_rtt_hist
+UNIT_TESTS += tests/unit/test_rtt_hist
+TESTS += tests/unit/test_rtt_hist
+tests_unit_test_rtt_hist_SOURCES = tests/unit/test_rtt_hist.c tests/unit/testlib.h \
+	samples/rtt_hist.c samples/rtt_hist.h
+tests_unit_test_rtt_hist_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_rtt_hist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/samples
+tests_unit_test_rtt_hist_LDADD = $(TESTLIBS)
+tests_unit_test_rtt_hist_LDFLAGS = $(TESTLINKFLAGS)
 CLEANFILES += samples/gserve_default.c
 
 ## The configuration gserve runs when no -c is given.  The file itself is

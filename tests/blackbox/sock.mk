@@ -24,3 +24,8 @@ dist_check_SCRIPTS += tests/blackbox/echo_tls.sh
 TESTS += tests/blackbox/chat.sh
 dist_check_SCRIPTS += tests/blackbox/chat.sh
 EXTRA_DIST += tests/blackbox/chat_client.py
+
+## The echo client sample (samples/echo-client.json) against the echo, a
+## hostile python3 echo and a port where nothing listens.
+TESTS += tests/blackbox/echo_client.sh
+dist_check_SCRIPTS += tests/blackbox/echo_client.sh

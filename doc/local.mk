@@ -6,7 +6,8 @@ EXTRA_DIST += doc/gserve.md doc/manual.md doc/manual-runtime.md doc/manual-serve
 	doc/gclasses/Ticker.md doc/gclasses/Ticker.dot doc/gclasses/Ticker.svg \
 	doc/gclasses/Echo.md doc/gclasses/Echo.dot doc/gclasses/Echo.svg \
 	doc/gclasses/ChatRoom.md doc/gclasses/ChatRoom.dot doc/gclasses/ChatRoom.svg \
-	doc/gclasses/ChatSession.md doc/gclasses/ChatSession.dot doc/gclasses/ChatSession.svg
+	doc/gclasses/ChatSession.md doc/gclasses/ChatSession.dot doc/gclasses/ChatSession.svg \
+	doc/gclasses/EchoClient.md doc/gclasses/EchoClient.dot doc/gclasses/EchoClient.svg
 
 ## make doc: for every gclass card doc/gclasses/NAME.md, the state machine of
 ## NAME as Graphviz DOT, doc/gclasses/NAME.dot (always), and rendered as

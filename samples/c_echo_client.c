@@ -168,16 +168,35 @@ static const gobj_attr_t eclient_attrs[] = {
 /*--------------------------------------------------------------------------*
  *  Configuration checks (mt_check and mt_create share them)
  *--------------------------------------------------------------------------*/
+/* The value as the user wrote it, for a message.  (json_dumps would return
+ * memory of jansson's allocator, which the program may have replaced.) */
+static const char *value_text(const json_t *v, char *buf, size_t n)
+{
+    if (json_is_integer(v))
+        snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, n, "%g", json_real_value(v));
+    else if (json_is_string(v))
+        snprintf(buf, n, "\"%s\"", json_string_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+    else
+        snprintf(buf, n, "%s",
+                 json_is_null(v)    ? "null"
+                 : json_is_array(v) ? "an array"
+                                    : "an object");
+    return buf;
+}
+
 static int bad_int(const json_t *attrs, const char *name, long long min, long long max, char *why,
                    size_t why_len)
 {
     json_t *v = json_object_get(attrs, name);
     if (!v || (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max))
         return 0;
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    char text[120];
     snprintf(why, why_len, "%s: must be an integer %lld..%lld, not %s", name, min, max,
-             text ? text : "?");
-    free(text);
+             value_text(v, text, sizeof text));
     return GOBJ_ECONFIG;
 }
 
@@ -200,9 +219,9 @@ static int eclient_check(const json_t *attrs, char *why, size_t why_len)
         return rc;
     json_t *framing = json_object_get(attrs, "framing");
     if (framing && !(json_is_string(framing) && strcmp(json_string_value(framing), "line") == 0)) {
-        char *text = json_dumps(framing, JSON_ENCODE_ANY | JSON_COMPACT);
-        snprintf(why, why_len, "framing: must be \"line\", not %s", text ? text : "?");
-        free(text);
+        char text[120];
+        snprintf(why, why_len, "framing: must be \"line\", not %s",
+                 value_text(framing, text, sizeof text));
         return GOBJ_ECONFIG;
     }
     /* The destinations are GConnex's: let GConnex judge them, with the same

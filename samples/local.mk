@@ -24,6 +24,19 @@ tests_unit_test_rtt_hist_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
 tests_unit_test_rtt_hist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/samples
 tests_unit_test_rtt_hist_LDADD = $(TESTLIBS)
 tests_unit_test_rtt_hist_LDFLAGS = $(TESTLINKFLAGS)
+
+## EchoClient in one process: against Echo, against a server the test
+## drives (the matching rules), nothing listening, stop, bad attributes.
+check_PROGRAMS += tests/unit/test_echo_client
+UNIT_TESTS += tests/unit/test_echo_client
+TESTS += tests/unit/test_echo_client
+tests_unit_test_echo_client_SOURCES = tests/unit/test_echo_client.c tests/unit/testlib.h \
+	tests/unit/socktest.h samples/c_echo_client.c samples/c_echo_client.h \
+	samples/c_echo.c samples/c_echo.h samples/rtt_hist.c samples/rtt_hist.h
+tests_unit_test_echo_client_CFLAGS = $(AM_CFLAGS) $(TESTWARNFLAGS)
+tests_unit_test_echo_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/samples
+tests_unit_test_echo_client_LDADD = $(TESTLIBS) -lpthread
+tests_unit_test_echo_client_LDFLAGS = $(TESTLINKFLAGS)
 CLEANFILES += samples/gserve_default.c
 
 ## The configuration gserve runs when no -c is given.  The file itself is

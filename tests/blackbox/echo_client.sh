@@ -114,13 +114,14 @@ kill -TERM "$SRV"
 wait_exit "$SRV" 20
 [ "$EXIT_STATUS" = 0 ] && pass "echo server: SIGTERM -> exit 0" ||
     fail "echo server: exit status $EXIT_STATUS after SIGTERM"
+no_sanitizer_report "$TMP/echo.err" "echo server"
 
 # Nothing listens: a port that was free a moment ago (bound, then closed).
 # GConnex retries; the run ends at final_timeout, saying so.
 if [ "$PYTHON3" != no ] && [ -n "$PYTHON3" ]; then
     FREE=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     start_bg nobody "$GSERVE" -c "$CFG" -s "$(dest "$FREE")" -s client.clients=3 -s client.count=5 \
-        -s client.period=20 -s client.final_timeout=1500
+        -s client.period=20 -s client.final_timeout=$((1500 * TIME_SCALE))
     wait_exit "$BG_PID" 30
     if [ "$EXIT_STATUS" = 1 ]; then
         pass "nothing listening: exit 1"
@@ -128,7 +129,7 @@ if [ "$PYTHON3" != no ] && [ -n "$PYTHON3" ]; then
         fail "nothing listening: exit status $EXIT_STATUS, expected 1"
         dump "$TMP/nobody.err"
     fi
-    contains "$TMP/nobody.err" "final_timeout: nothing sent or received for 1500 ms" &&
+    contains "$TMP/nobody.err" "final_timeout: nothing sent or received for $((1500 * TIME_SCALE)) ms" &&
         contains "$TMP/nobody.err" "3 of 3 clients never connected" &&
         contains "$TMP/nobody.err" "end=final_timeout complete=false" &&
         pass "nothing listening: final_timeout and the clients that never connected logged"
@@ -203,7 +204,7 @@ EOF
     else
         start_bg bad "$GSERVE" -c "$CFG" -s "$(dest "$HPORT")" -s client.clients=5 \
             -s client.period=10 -s client.count=40 -s client.report_interval=200 \
-            -s client.final_timeout=1000
+            -s client.final_timeout=$((2000 * TIME_SCALE))
         wait_exit "$BG_PID" 40
         if [ "$EXIT_STATUS" = 1 ]; then
             pass "hostile echo: the run ends, exit 1"

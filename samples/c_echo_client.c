@@ -392,16 +392,22 @@ static void stop_timers(eclient_priv_t *priv)
         gobj_loop_timer_stop(priv->idle);
 }
 
-/* The end of the run: what is still in flight is lost, the final report is
- * logged with the whole run's percentiles.  Returns true if the run was
- * complete: every client sent its count and every reply came back intact. */
+/* The end of the run: what is still in flight is lost (unless the run was
+ * stopped), the final report is logged with the whole run's percentiles.
+ * Returns true if the run was complete: every client sent its count and
+ * every reply came back intact. */
 static bool final_report(gobj_t *gobj, const char *why)
 {
     eclient_priv_t *priv = gobj_priv(gobj);
     priv->finished = true;
     stop_timers(priv);
-    priv->lost += priv->in_flight;
-    priv->in_flight = 0;
+    /* At the end of a run the replies still awaited will not come; a run
+     * stopped from outside was cut short instead, and says how many were
+     * on their way. */
+    if (strcmp(why, "stopped") != 0) {
+        priv->lost += priv->in_flight;
+        priv->in_flight = 0;
+    }
     rtt_hist_merge(&priv->total, &priv->interval);
     rtt_hist_reset(&priv->interval);
     size_t never = 0;

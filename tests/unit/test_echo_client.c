@@ -231,6 +231,9 @@ static void test_stop(void)
     T_EQ_INT(gobj_stop_tree(ec), 0);
     T_EQ_INT(t_log_find("info", "final report"), 1);
     T_EQ_INT(t_log_find("info", "\"end\":\"stopped\""), 1);
+    /* A run cut short: what was on its way is not counted lost. */
+    T_EQ_INT(st("lost"), 0);
+    T_EQ_INT(st("sent"), st("received") + st("in_flight"));
     T_EQ_INT(t_log_find("error", "gapp_shutdown"), 0);
     t_run_for(50);
     T_EQ_INT(t_log_find("info", "final report"), 1);

@@ -8,7 +8,8 @@ EXTRA_DIST += doc/gserve.md doc/control.md doc/manual.md doc/manual-runtime.md d
 	doc/gclasses/ChatRoom.md doc/gclasses/ChatRoom.dot doc/gclasses/ChatRoom.svg \
 	doc/gclasses/ChatSession.md doc/gclasses/ChatSession.dot doc/gclasses/ChatSession.svg \
 	doc/gclasses/TcpProxy.md doc/gclasses/TcpProxy.dot doc/gclasses/TcpProxy.svg \
-	doc/gclasses/ProxySession.md doc/gclasses/ProxySession.dot doc/gclasses/ProxySession.svg
+	doc/gclasses/ProxySession.md doc/gclasses/ProxySession.dot doc/gclasses/ProxySession.svg \
+	doc/gclasses/EchoClient.md doc/gclasses/EchoClient.dot doc/gclasses/EchoClient.svg
 
 ## make doc: for every gclass card doc/gclasses/NAME.md, the state machine of
 ## NAME as Graphviz DOT, doc/gclasses/NAME.dot (always), and rendered as

@@ -12,6 +12,7 @@
 #include "c_chat.h"
 #include "c_proxy.h"
 #include "c_echo.h"
+#include "c_echo_client.h"
 #include "c_ticker.h"
 
 /* The default config file (samples/echo.json) and its name, compiled in by
@@ -32,6 +33,9 @@ static int register_gclasses(void *user)
     if (rc < 0)
         return rc;
     rc = proxy_register_gclasses();
+    if (rc < 0)
+        return rc;
+    rc = echo_client_register_gclass();
     if (rc < 0)
         return rc;
     return echo_register_gclass();

@@ -30,3 +30,8 @@ EXTRA_DIST += tests/blackbox/chat_client.py
 TESTS += tests/blackbox/tcp_proxy.sh
 dist_check_SCRIPTS += tests/blackbox/tcp_proxy.sh
 EXTRA_DIST += tests/blackbox/proxy_client.py
+
+## The echo client sample (samples/echo-client.json) against the echo, a
+## hostile python3 echo and a port where nothing listens.
+TESTS += tests/blackbox/echo_client.sh
+dist_check_SCRIPTS += tests/blackbox/echo_client.sh

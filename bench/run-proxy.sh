@@ -254,11 +254,12 @@ write_proxy_section() {
         echo "(/proc/PID/task/*/schedstat, all its threads), per message and per MiB;"
         echo "the echo's CPU is measured the same way at the same time (loadgen --pid2),"
         echo "so it is never counted as the proxy's.  In the direct column the CPU and"
-        echo "syscall rows are the echo's own.  Syscalls: $counted"
-        echo "(the proxy's, or the echo's for direct), in a second run of exactly"
-        echo "$sys_msgs_16k messages on the same processes.  RSS is the proxy's VmRSS"
-        echo "with no client (after one probe connection) and after the measured run,"
-        echo "its 100 connections still open."
+        echo "syscall rows are the echo's own.  RSS is the proxy's VmRSS with no client"
+        echo "(after one probe connection) and after the measured run, its 100"
+        echo "connections still open."
+        echo
+        echo "Syscalls: $counted, the proxy's (or the echo's for direct), in a second"
+        echo "run of exactly $sys_msgs_16k messages on the same processes."
         echo
         echo "| 100 conns x 16 KiB echo | direct (no proxy) | gserve proxy | HAProxy | gserve / HAProxy |"
         echo "|---|---:|---:|---:|---:|"

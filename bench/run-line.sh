@@ -124,14 +124,17 @@ old_line_section() {
 
 # put_section HEADING NEW FILE: FILE with its section HEADING (to the next
 # "## " heading) replaced by the file NEW, in the same place, or with NEW
-# appended when FILE has no such section.  Trailing blank lines of the old
-# section are kept apart from NEW, so sections stay one blank line apart.
+# appended when FILE has no such section; sections stay one blank line
+# apart (blank lines at the end of FILE are dropped).
 put_section() {
     awk -v h="$1" -v new="$2" '
         function put() { while ((getline l < new) > 0) print l; close(new); done = 1 }
-        $0 == h { on = 1; put(); next }
+        function flush() { for (; blank > 0; blank--) print "" }
+        $0 == h { on = 1; flush(); put(); next }
         on && /^## / { on = 0; print "" }
-        !on
+        on { next }
+        /^$/ { blank++; next }
+        { flush(); print }
         END { if (!done) { print ""; put() } }' "$3" >"$3.new"
     mv "$3.new" "$3"
 }

@@ -213,7 +213,8 @@ write_proxy_section() {
         put_section "$proxy_heading" "$tmp/proxy.md" "$tmp/performance.md"
         return 0
     fi
-    local hap="HAProxy $("${haproxy_cmd:-false}" -v 2>/dev/null | sed -n '1s/^HA-*Proxy version \([^ ]*\).*/\1/p')"
+    local hap
+    hap="HAProxy $("${haproxy_cmd:-false}" -v 2>/dev/null | sed -n '1s/^HA-*Proxy version \([^ ]*\).*/\1/p')"
     [ -n "$haproxy_cmd" ] || hap="HAProxy: n/a (not installed; \`apt-get install haproxy\`)"
     {
         echo "$proxy_heading"

@@ -256,11 +256,12 @@ write_proxy_section() {
         echo "the echo's CPU is measured the same way at the same time (loadgen --pid2),"
         echo "so it is never counted as the proxy's.  In the direct column the CPU and"
         echo "syscall rows are the echo's own.  RSS is the proxy's VmRSS with no client"
-        echo "(after one probe connection) and after the measured run, its 100"
-        echo "connections still open."
+        echo "(after one probe connection) and right after the measured run (the load"
+        echo "generator's 100 connections just closed: what the proxy freed then and"
+        echo "kept in its heap still counts)."
         echo
-        echo "Syscalls: $counted, the proxy's (or the echo's for direct), in a second"
-        echo "run of exactly $sys_msgs_16k messages on the same processes."
+        echo "Syscalls of the proxy (of the echo for direct), in a second run of"
+        echo "exactly $sys_msgs_16k messages on the same processes: $counted."
         echo
         echo "| 100 conns x 16 KiB echo | direct (no proxy) | gserve proxy | HAProxy | gserve / HAProxy |"
         echo "|---|---:|---:|---:|---:|"

@@ -17,6 +17,8 @@ proxy_size=16384
 # The upstream echo, remembered by PID for cleanup (bench/run's trap).
 upstream_pid=""
 upstream_port=""
+# The load generator while it runs in the background (measure_proxy).
+lg_pid=""
 haproxy_cmd=$(command -v haproxy 2>/dev/null || true)
 
 # pstart_upstream: bench/baseline_epoll on a port of its own choosing,
@@ -132,8 +134,15 @@ measure_proxy() {
     fi
     pid=$server_pid
     record "$c.rss0" "$s" "$rep" "$(rss_kb "$pid")"
-    if run_loadgen --mode echo --conns 100 --size "$proxy_size" --duration "$dur" \
-        --warmup "$warm" "$@"; then
+    # The load generator in the background, so that the proxy's RSS can be
+    # read half-way through the measured interval, all 100 clients busy.
+    run_loadgen --mode echo --conns 100 --size "$proxy_size" --duration "$dur" \
+        --warmup "$warm" "$@" &
+    lg_pid=$!
+    sleep "$(awk -v w="$warm" -v d="$dur" 'BEGIN { print w + d / 2 }')"
+    record "$c.rssmid" "$s" "$rep" "$(rss_kb "$pid")"
+    if wait "$lg_pid"; then
+        lg_pid=""
         record "$c" "$s" "$rep" "$(kv msgs_per_s)"
         record "$c.rss" "$s" "$rep" "$(rss_kb "$pid")"
         record "$c.mib" "$s" "$rep" "$(awk -v m="$(kv msgs_per_s)" -v z="$proxy_size" \
@@ -158,6 +167,7 @@ measure_proxy() {
         [ "$sysval" != FAIL ] ||
             note "$s failed the syscall count of $c (repetition $rep): $(head -n 1 "$tmp/lg.err")"
     else
+        lg_pid=""
         note "$s failed $c (repetition $rep): $(grep -v '^#' "$tmp/lg.err" | head -n 1)"
         record "$c" "$s" "$rep" FAIL
         failed=1
@@ -256,9 +266,10 @@ write_proxy_section() {
         echo "the echo's CPU is measured the same way at the same time (loadgen --pid2),"
         echo "so it is never counted as the proxy's.  In the direct column the CPU and"
         echo "syscall rows are the echo's own.  RSS is the proxy's VmRSS with no client"
-        echo "(after one probe connection) and right after the measured run (the load"
-        echo "generator's 100 connections just closed: what the proxy freed then and"
-        echo "kept in its heap still counts)."
+        echo "(after one probe connection), half-way through the measured interval"
+        echo "(100 clients busy) and right after the run (the load generator's"
+        echo "connections just closed: what the proxy freed then and kept in its heap"
+        echo "still counts)."
         echo
         echo "Syscalls of the proxy (of the echo for direct), in a second run of"
         echo "exactly $sys_msgs_16k messages on the same processes: $counted."
@@ -278,6 +289,7 @@ write_proxy_section() {
         prow "latency p50 (us)" proxy100.p50 1
         prow "latency p99 (us)" proxy100.p99 1
         prow "proxy RSS with no client (KiB)" proxy100.rss0 0 -
+        prow "proxy RSS half-way through the run (KiB)" proxy100.rssmid 0 -
         prow "proxy RSS after the run (KiB)" proxy100.rss 0 -
         echo
         echo "CPU per message and per MiB are the figures to compare: throughput and"

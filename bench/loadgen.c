@@ -10,6 +10,9 @@
  *                           how many were held and echoed, and with --pid the
  *                           server's RSS per held connection.
  *   loadgen --mode freeport print a free TCP port on --host and exit.
+ *   --pid2 PID              (echo mode) a second process whose CPU is
+ *                           reported too, as pid2_cpu_*: the upstream
+ *                           echo when --pid is a proxy in front of it.
  *   --tls                   (echo mode) every connection speaks TLS: the
  *                           handshake is done before the warm-up, then each
  *                           message is one SSL_write; the server's
@@ -38,6 +41,7 @@ struct options opt = {
     .workers = 8,
     .count = 0,
     .pid = 0,
+    .pid2 = 0,
     .source = 0x7f000002u,
 };
 
@@ -555,6 +559,7 @@ static int run_echo(void)
     atomic_store(&g_budget, opt.count);
     atomic_store(&g_phase, opt.count > 0 ? PHASE_MEASURE : PHASE_WARMUP);
     int64_t c0 = opt.pid ? read_cpu_ns(opt.pid) : -1, c1 = -1;
+    int64_t d0 = opt.pid2 ? read_cpu_ns(opt.pid2) : -1, d1 = -1;
     uint64_t t0 = now_ns(), t1 = 0;
     for (; started < nthreads; started++) {
         int e = pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]);
@@ -566,18 +571,21 @@ static int run_echo(void)
     if (opt.count == 0 && !atomic_load(&g_failed)) {
         sleep_unless_failed(opt.warmup);
         c0 = opt.pid ? read_cpu_ns(opt.pid) : -1;
+        d0 = opt.pid2 ? read_cpu_ns(opt.pid2) : -1;
         t0 = now_ns();
         atomic_store(&g_phase, PHASE_MEASURE);
         sleep_unless_failed(opt.duration);
         atomic_store(&g_phase, PHASE_STOP);
         t1 = now_ns();
         c1 = opt.pid ? read_cpu_ns(opt.pid) : -1;
+        d1 = opt.pid2 ? read_cpu_ns(opt.pid2) : -1;
     }
     for (size_t i = 0; i < started; i++)
         pthread_join(ws[i].tid, NULL);
     if (opt.count > 0) {
         t1 = now_ns();
         c1 = opt.pid ? read_cpu_ns(opt.pid) : -1;
+        d1 = opt.pid2 ? read_cpu_ns(opt.pid2) : -1;
     }
     started = 0;
     if (atomic_load(&g_failed)) {
@@ -601,6 +609,13 @@ static int run_echo(void)
            nconns, msg_size, nthreads, secs, (unsigned long long)msgs, (double)msgs / secs,
            (double)bytes / secs / 1e6, p50, p99);
     print_server_cpu(c0, c1, secs, msgs, "msg");
+    if (opt.pid2) {
+        if (d0 < 0 || d1 < 0 || msgs == 0)
+            printf(" pid2_cpu_pct=n/a pid2_cpu_us_per_msg=n/a");
+        else
+            printf(" pid2_cpu_pct=%.1f pid2_cpu_us_per_msg=%.3f", (double)(d1 - d0) / secs / 1e7,
+                   (double)(d1 - d0) / 1e3 / (double)msgs);
+    }
     printf("\n");
     printf("# echo: %zu conns x %zu B: %.0f msgs/s, %.2f MB/s each way, latency p50 %.1f us, "
            "p99 %.1f us (%llu messages in %.2f s, all verified)\n",
@@ -638,6 +653,8 @@ static void usage(FILE *f)
                "  --count N         echo: send exactly N messages in all, no warm-up\n"
                "  --pid PID         the server: its CPU use (echo, connect) or its RSS per\n"
                "                    connection (idle), read from /proc\n"
+               "  --pid2 PID        echo: a second process whose CPU use is reported too\n"
+               "                    (pid2_cpu_*: the upstream behind a proxy)\n"
                "  --source ADDR     connect: worker i connects from ADDR + i (a 127.x address;\n"
                "                    default 127.0.0.2)\n"
                "  --tls             echo: speak TLS (the server's certificate is not checked)\n"
@@ -683,6 +700,7 @@ static int parse_args(int argc, char **argv)
         {"workers", required_argument, NULL, 'k'},
         {"count", required_argument, NULL, 'n'},
         {"pid", required_argument, NULL, 'i'},
+        {"pid2", required_argument, NULL, 'I'},
         {"source", required_argument, NULL, 'S'},
         {"tls", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
@@ -741,6 +759,9 @@ static int parse_args(int argc, char **argv)
             break;
         case 'i':
             ok = parse_long(optarg, 1, INT_MAX, &opt.pid);
+            break;
+        case 'I':
+            ok = parse_long(optarg, 1, INT_MAX, &opt.pid2);
             break;
         case 'S': {
             struct in_addr a;

@@ -53,6 +53,9 @@ struct options {
     long workers;
     long long count;
     long pid;
+    /* Echo mode: a second process whose CPU is reported as well (the
+     * upstream behind a proxy given with --pid). */
+    long pid2;
     /* Connect mode: worker i connects from source + i (host order). */
     uint32_t source;
     bool tls;

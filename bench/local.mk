@@ -16,7 +16,7 @@ bench_loadgen_LDFLAGS = -pthread
 bench_baseline_libevent_SOURCES = bench/baseline_libevent.c bench/baseline.h
 bench_baseline_libevent_LDADD = $(LIBEVENT_LIBS)
 bench_baseline_epoll_SOURCES = bench/baseline_epoll.c bench/baseline_epoll_loop.h bench/baseline.h
-EXTRA_DIST += bench/run bench/run-line.sh
+EXTRA_DIST += bench/run bench/run-line.sh bench/run-proxy.sh
 
 BENCH_DEPS = bench/dispatch bench/loadgen bench/baseline_libevent bench/baseline_epoll \
 	samples/gserve
@@ -62,3 +62,7 @@ noinst_PROGRAMS += bench/loadgen_line bench/baseline_epoll_line
 bench_loadgen_line_SOURCES = bench/loadgen_line.c bench/loadgen_util.h
 bench_baseline_epoll_line_SOURCES = bench/baseline_epoll_line.c bench/baseline_epoll_loop.h bench/baseline.h
 BENCH_DEPS += bench/loadgen_line bench/baseline_epoll_line
+
+## The TCP proxy (BENCH_CASES=proxy100, bench/run-proxy.sh): bench/loadgen
+## to baseline_epoll directly, through gserve with samples/tcp-proxy.json
+## and through HAProxy when it is installed; nothing more to build.

@@ -116,20 +116,34 @@ worst() {
 }
 
 # old_line_section FILE: the line protocols section of FILE (to the next
-# "## " heading), and without_line_section FILE: the rest.
+# "## " heading).
 old_line_section() {
     [ -f "$1" ] || return 0
     awk -v h="$line_heading" '$0 == h { on = 1; print; next } on && /^## / { on = 0 } on' "$1"
 }
-without_line_section() {
-    awk -v h="$line_heading" '$0 == h { on = 1; next } on && /^## / { on = 0 } !on' "$1"
+
+# put_section HEADING NEW FILE: FILE with its section HEADING (to the next
+# "## " heading) replaced by the file NEW, in the same place, or with NEW
+# appended when FILE has no such section; sections stay one blank line
+# apart (blank lines at the end of FILE are dropped).
+put_section() {
+    awk -v h="$1" -v new="$2" '
+        function put() { while ((getline l < new) > 0) print l; close(new); done = 1 }
+        function flush() { for (; blank > 0; blank--) print "" }
+        $0 == h { on = 1; flush(); put(); next }
+        on && /^## / { on = 0; print "" }
+        on { next }
+        /^$/ { blank++; next }
+        { flush(); print }
+        END { if (!done) { print ""; put() } }' "$3" >"$3.new"
+    mv "$3.new" "$3"
 }
 
 # write_line_section: when a line case ran, writes its section to
 # $tmp/line.md; then puts it into $tmp/performance.md: after a full run at
-# its end (or the old section of doc/performance.md when no line case ran),
-# after a run of only line cases into a copy of doc/performance.md whose
-# other sections stay as they were.
+# its end (or the old section of doc/performance.md when no line case ran);
+# after a run of only some cases into a copy of doc/performance.md whose
+# other sections stay as they were (in their place).
 write_line_section() {
     local line_ran=0 c
     for c in $cases; do
@@ -221,10 +235,12 @@ write_line_section() {
             { echo; old_line_section "$out"; } >>"$tmp/performance.md"
         fi
     elif [ -f "$out" ]; then
-        # Only the line cases ran: every other section stays as it was.
-        without_line_section "$out" | sed -e ':a' -e '/^\n*$/{$d;N;ba' -e '}' >"$tmp/performance.md"
-        { echo; cat "$tmp/line.md"; } >>"$tmp/performance.md"
-    else
+        # Only some cases ran: every other section stays as it was.
+        cp "$out" "$tmp/performance.md"
+        [ $line_ran = 0 ] || put_section "$line_heading" "$tmp/line.md" "$tmp/performance.md"
+    elif [ $line_ran = 1 ]; then
         { echo "# Performance"; echo; cat "$tmp/line.md"; } >"$tmp/performance.md"
+    else
+        echo "# Performance" >"$tmp/performance.md"
     fi
 }

@@ -20,6 +20,8 @@
  *   - Half-close: when the peer shuts its write side (read() == 0) reading
  *     stops, everything received has been delivered, queued and later replies
  *     are still written, and the socket closes once the queue is empty.
+ *     With half_close the FIN is published as EV_RX_EOF instead and the
+ *     subscriber ends the connection (EV_SHUTDOWN, EV_DROP; sock_flow.c).
  *   - Backpressure: while more than tx_high_water bytes are queued the GSock
  *     stops reading; it reads again once the queue has drained to half.
  *   - SIGPIPE never fires: every write is send/sendmsg with MSG_NOSIGNAL

@@ -128,18 +128,25 @@ static const gobj_attr_t csess_attrs[] = {
     GOBJ_ATTR_END,
 };
 
+/* One line to a client: obj (stolen) as compact JSON.  Returns what
+ * EV_SEND_DATA returns (the bytes queued). */
+static int send_line(gobj_t *session, gobj_t *sock, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!text)
+        return 0;
+    json_t *kw = json_object();
+    json_object_set_new(kw, "data", json_string_nocheck(text));
+    free(text);
+    return gobj_send_event(sock, EV_SEND_DATA, kw, session);
+}
+
 /* Send one answer line; a client that lets its answers pile up is cut. */
 static void answer(gobj_t *gobj, json_t *reply)
 {
     csess_priv_t *priv = gobj_priv(gobj);
-    char *text = json_dumps(reply, JSON_COMPACT);
-    json_decref(reply);
-    if (!text)
-        return;
-    json_t *kw = json_object();
-    json_object_set_new(kw, "data", json_string_nocheck(text));
-    free(text);
-    int queued = gobj_send_event(priv->sock, EV_SEND_DATA, kw, gobj);
+    int queued = send_line(gobj, priv->sock, reply);
     if (queued > CTL_MAX_QUEUED) {
         gobj_log(GOBJ_LOG_WARN, gobj, "control: a client does not read its answers: disconnected",
                  "queued", json_integer(queued), NULL);
@@ -183,18 +190,6 @@ static bool is_control_gobj(const char *name)
 {
     size_t n = strlen(ctl_root_name);
     return name && strncmp(name, ctl_root_name, n) == 0 && (name[n] == '\0' || name[n] == '.');
-}
-
-static void send_line(gobj_t *session, gobj_t *sock, json_t *obj)
-{
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text)
-        return;
-    json_t *kw = json_object();
-    json_object_set_new(kw, "data", json_string_nocheck(text));
-    free(text);
-    gobj_send_event(sock, EV_SEND_DATA, kw, session);
 }
 
 /* The capture hook: every record the log writes goes to each watcher,

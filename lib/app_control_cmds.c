@@ -191,17 +191,6 @@ static int cmd_set(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char 
     return 0;
 }
 
-static void collect_stats(const gobj_t *g, json_t *out)
-{
-    json_t *st = gobj_stats(g);
-    if (st && json_object_size(st) > 0)
-        json_object_set_new(out, gobj_full_name(g), st);
-    else
-        json_decref(st);
-    for (gobj_t *c = gobj_first_child(g); c; c = gobj_next_child(c))
-        collect_stats(c, out);
-}
-
 static int cmd_stats(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, char *err,
                      size_t errlen)
 {
@@ -210,7 +199,7 @@ static int cmd_stats(app_ctx_t *ctx, gobj_t *ctl, json_t *req, json_t **out, cha
     if (!g)
         return GOBJ_ENOENT;
     *out = json_object();
-    collect_stats(g, *out);
+    app__collect_stats(g, *out);
     return 0;
 }
 

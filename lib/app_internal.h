@@ -147,6 +147,9 @@ void app__canonical_order(app_ctx_t *ctx);
  *  Running (app_run.c)
  *--------------------------------------------------------------------------*/
 void app__apply_log_settings(const app_ctx_t *ctx);
+/* The statistics of gobj and its subtree, {full_name: {stat: value}} for each
+ * gobj that has any, depth first, into out (SIGUSR1, the control socket). */
+void app__collect_stats(const gobj_t *gobj, json_t *out);
 /* Creates, starts and runs the tree until the graceful stop has destroyed
  * it.  Returns: gapp_main's status. */
 int app__run(app_ctx_t *ctx);

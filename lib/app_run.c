@@ -208,7 +208,7 @@ int gapp_shutdown(int exit_status)
 /* SIGUSR1: one info record "stats" that shows what the process holds now:
  * live gobjs, queued posts, open descriptors, and the statistics of every
  * gobj of the tree that has any, depth first, keyed by full name. */
-static void collect_stats(const gobj_t *gobj, json_t *out)
+void app__collect_stats(const gobj_t *gobj, json_t *out)
 {
     json_t *st = gobj_stats(gobj);
     if (st && json_object_size(st) > 0)
@@ -216,7 +216,7 @@ static void collect_stats(const gobj_t *gobj, json_t *out)
     else
         json_decref(st);
     for (gobj_t *c = gobj_first_child(gobj); c; c = gobj_next_child(c))
-        collect_stats(c, out);
+        app__collect_stats(c, out);
 }
 
 static json_int_t open_fds(void)
@@ -237,7 +237,7 @@ static void on_stats_signal(int signo, void *user)
     app_ctx_t *ctx = user;
     json_t *stats = json_object();
     if (ctx->root)
-        collect_stats(ctx->root, stats);
+        app__collect_stats(ctx->root, stats);
     gobj_log(GOBJ_LOG_INFO, NULL, "stats", "gobjs", json_integer((json_int_t)gobj_live_count()),
              "posted", json_integer((json_int_t)gobj_posted_count()), "fds",
              json_integer(open_fds()), "stats", stats, NULL);
